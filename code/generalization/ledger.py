@@ -36,6 +36,8 @@ MIMETYPE = "application/vnd.generalization.ledger+json"
 """The mimetype of the machine-readable rows, ``{"rows": [row, ...]}``."""
 
 HEADERS = ("Paper", "Quantity", "Paper's value", "Ours", "Unit", "Scale", "Seeds", "Spread", "Run time", "Note")
+OPTIONAL = ("Unit", "Note")
+"""Columns left out of a chapter's table when they are empty in every row."""
 
 
 def _check_value(name, value, allow_none=False):
@@ -165,7 +167,7 @@ class Ledger:
                 seeds_value = [int(s) for s in seeds]
             except (TypeError, ValueError):
                 raise ValueError(f"seeds must be a sequence of integers or a string; got {seeds!r}.") from None
-            if not seeds_value or any(float(s) != s for s in seeds):
+            if not seeds_value or any(int(s) != s for s in seeds):
                 raise ValueError(f"seeds must be a non-empty sequence of integers; got {seeds!r}.")
         spread_value = _check_value("spread", spread, allow_none=True)
         if isinstance(spread_value, (int, float)) and spread_value < 0:
@@ -210,11 +212,13 @@ class Ledger:
         if not self.rows:
             raise ValueError("the ledger has no rows; add at least one with Ledger.add().")
         escape = lambda text: str(text).replace("|", "\\|")  # noqa: E731
-        lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
-        for row in self.rows:
-            cells = [escape(c) for c in self.cells(row)]
+        table = [[escape(c) for c in self.cells(row)] for row in self.rows]
+        for cells, row in zip(table, self.rows):
             cells[0] = f"{{footcite:t}}`{row['paper']}`"
-            lines.append("| " + " | ".join(cells) + " |")
+        # Unit and Note are often empty in every row; such columns are left out.
+        keep = [j for j, header in enumerate(HEADERS) if header not in OPTIONAL or any(cells[j] for cells in table)]
+        lines = ["| " + " | ".join(HEADERS[j] for j in keep) + " |", "|" + "---|" * len(keep)]
+        lines += ["| " + " | ".join(cells[j] for j in keep) + " |" for cells in table]
         return "\n".join(lines)
 
     def _repr_mimebundle_(self, include=None, exclude=None):

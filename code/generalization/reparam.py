@@ -207,13 +207,14 @@ class HomeworkResult:
 
     ``before`` and ``after_step`` map ``"f1"``/``"f2"`` to :class:`LineState`; ``limit``
     maps them to where small-step descent converges; ``paths`` to float
-    ``(slope, intercept)`` iterates at half the stable learning rate; ``torch_after_step``
+    ``(slope, intercept)`` iterates at ``lr_fraction`` of the stable learning rate; ``torch_after_step``
     to autograd's ``(a, b)`` after the step; ``stable_lr`` to :func:`stable_lr`.
     """
 
     x: Fraction
     y: Fraction
     lr: Fraction
+    lr_fraction: Fraction
     before: dict
     after_step: dict
     torch_after_step: dict
@@ -230,7 +231,7 @@ HOMEWORK = {
 """The homework's two parametrizations and their starting points (the same line y = x + 2)."""
 
 
-def homework(x=7, y=10, lr=Fraction(1, 10), num_steps=60):
+def homework(x=7, y=10, lr=Fraction(1, 10), num_steps=60, lr_fraction=Fraction(1, 5)):
     """Run the homework: one step from the same line in both parametrizations, and the limits.
 
     Parameters
@@ -240,7 +241,11 @@ def homework(x=7, y=10, lr=Fraction(1, 10), num_steps=60):
     lr : real, default 1/10
         The learning rate of the single step.
     num_steps : int, default 60
-        Steps of the small-step runs in ``paths`` (each at half its stable learning rate).
+        Steps of the small-step runs in ``paths``.
+    lr_fraction : real, default 1/5
+        The small-step runs use this fraction of each parametrization's stable learning
+        rate, in (0, 1). (At 1/2 the residual vanishes in one step, so there is no path to
+        see; at 1/5 each step multiplies the residual by 3/5.)
 
     Returns
     -------
@@ -248,6 +253,9 @@ def homework(x=7, y=10, lr=Fraction(1, 10), num_steps=60):
     """
     start = time.perf_counter()
     x, y, lr = exact(x, "x"), exact(y, "y"), exact(lr, "lr")
+    lr_fraction = exact(lr_fraction, "lr_fraction")
+    if not 0 < lr_fraction < 1:
+        raise ValueError(f"lr_fraction must lie strictly between 0 and 1; got {lr_fraction}.")
     before, after, by_torch, stable, limit, paths = {}, {}, {}, {}, {}, {}
     for name, spec in HOMEWORK.items():
         state = line(spec["params"], spec["scale"])
@@ -256,11 +264,12 @@ def homework(x=7, y=10, lr=Fraction(1, 10), num_steps=60):
         by_torch[name] = torch_gradient_step(state.params, state.scale, x, y, lr)
         stable[name] = stable_lr(state.scale, x)
         limit[name] = limit_of_descent(state, x, y)
-        paths[name] = descent_path(state, x, y, stable[name] / 2, num_steps)
+        paths[name] = descent_path(state, x, y, lr_fraction * stable[name], num_steps)
     return HomeworkResult(
         x=x,
         y=y,
         lr=lr,
+        lr_fraction=lr_fraction,
         before=before,
         after_step=after,
         torch_after_step=by_torch,
