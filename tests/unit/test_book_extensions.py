@@ -3,7 +3,7 @@
 * cache_guard: a chapter whose code cells are unchanged but whose package changed is
   executed again (without the guard, jupyter-cache serves the stale output: the control).
 * ledger_collect: a glued Ledger reaches the collected table and ledger.json.
-* offline_mathjax: MathJax is referenced from _static and its files are copied there.
+* offline_site: MathJax is referenced from _static and its files are copied there.
 """
 
 import json
@@ -53,7 +53,7 @@ def write_book(folder, watch):
     (folder / "ledger.md").write_text("# Ledger\n\n```{ledger-table}\n```\n")
     (folder / "index.md").write_text("# Tiny book\n\nA test.\n")
     (folder / "_toc.yml").write_text("format: jb-book\nroot: index\nchapters:\n- file: page\n- file: ledger\n")
-    extensions = ["ledger_collect", "offline_mathjax"] + (["cache_guard"] if watch else [])
+    extensions = ["ledger_collect", "offline_site"] + (["cache_guard"] if watch else [])
     local = "\n".join(f"    {name}: {ROOT / 'book' / '_ext'}" for name in extensions)
     (folder / "_config.yml").write_text(textwrap.dedent("""\
         title: Tiny
@@ -117,5 +117,6 @@ def test_mathjax_is_served_locally(guarded):
     page = (html / "page.html").read_text()
     assert "_static/mathjax/tex-mml-chtml.js" in page
     assert "cdn.jsdelivr" not in page
+    assert "THEBE_JS_URL" not in page and "sphinx-thebe.js" not in page
     assert (html / "_static" / "mathjax" / "tex-mml-chtml.js").stat().st_size > 500_000
     assert any((html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))

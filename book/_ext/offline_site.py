@@ -1,10 +1,16 @@
-"""Serve MathJax from the built site, not from a CDN.
+"""Serve every asset from the built site: MathJax locally, no live-code loader.
 
+**MathJax.**
 The PyPI package ``django-static-mathjax`` (installed by requirements.txt) ships the static
 files of MathJax 3.2.2. This extension points Sphinx's ``mathjax_path`` at
 ``_static/mathjax/tex-mml-chtml.js`` and copies the parts of MathJax's ``es5`` build that
 the CHTML bundle loads (the bundle, its fonts, input extensions, accessibility and menu
 components) into ``_build/html/_static/mathjax`` after each HTML build.
+
+**Thebe.** jupyter-book always loads sphinx-thebe, which adds to every page a script
+that would fetch thebe from a CDN when activated (and, here, declares its configuration
+twice, an error in the console). The book has no live-code server (``launch_buttons:
+thebe: false``), so those scripts and styles are taken off each page before it is written.
 """
 
 from __future__ import annotations
@@ -52,7 +58,20 @@ def copy_files(app, exception):
             shutil.copy2(source, target / part)
 
 
+def _is_thebe(asset):
+    name = getattr(asset, "filename", None) or str(asset)
+    body = (getattr(asset, "attributes", None) or {}).get("body", "") or ""
+    return "thebe" in str(name) or "THEBE_JS_URL" in body
+
+
+def drop_thebe(app, pagename, templatename, context, doctree):
+    for key in ("script_files", "css_files"):
+        if context.get(key):
+            context[key] = [asset for asset in context[key] if not _is_thebe(asset)]
+
+
 def setup(app):
     app.connect("config-inited", set_path)
+    app.connect("html-page-context", drop_thebe)
     app.connect("build-finished", copy_files)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
