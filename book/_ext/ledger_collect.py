@@ -24,7 +24,7 @@ from docutils import nodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from generalization.ledger import FIELDS, HEADERS, MIMETYPE, Ledger
+from generalization.ledger import FIELDS, HEADERS, MIMETYPE, Ledger, visible_columns
 
 LOGGER = logging.getLogger(__name__)
 GLUE_KEY = "ledger"
@@ -136,7 +136,12 @@ def _citation(env, key):
 
 
 def _table(app, fromdocname, rows):
-    headers = ("Chapter",) + HEADERS
+    printer = Ledger()
+    printed = [printer.cells(row) for row in rows]
+    for cells, row in zip(printed, rows):
+        cells[0] = _citation(app.env, row["paper"])
+    keep = visible_columns(printed)
+    headers = ("Chapter",) + tuple(HEADERS[j] for j in keep)
     table = nodes.table(classes=["ledger-table"])
     group = nodes.tgroup(cols=len(headers))
     table += group
@@ -147,16 +152,12 @@ def _table(app, fromdocname, rows):
     head += nodes.row("", *[nodes.entry("", nodes.paragraph(text=h)) for h in headers])
     body = nodes.tbody()
     group += body
-    printer = Ledger()
-    for row in rows:
+    for row, texts in zip(rows, printed):
         link = nodes.reference(
             "", row["chapter_title"], internal=True,
             refuri=app.builder.get_relative_uri(fromdocname, row["chapter"]),
         )
-        cells = [nodes.paragraph("", "", link)]
-        printed = printer.cells(row)
-        printed[0] = _citation(app.env, row["paper"])
-        cells += [nodes.paragraph(text=str(text)) for text in printed]
+        cells = [nodes.paragraph("", "", link)] + [nodes.paragraph(text=str(texts[j])) for j in keep]
         body += nodes.row("", *[nodes.entry("", cell) for cell in cells])
     return table
 

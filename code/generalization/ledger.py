@@ -75,6 +75,14 @@ def _format_seeds(seeds):
     return ", ".join(str(s) for s in seeds)
 
 
+def visible_columns(printed_rows):
+    """Indices of the :data:`HEADERS` columns to show: all but optional ones empty in every row."""
+    return [
+        j for j, header in enumerate(HEADERS)
+        if header not in OPTIONAL or any(cells[j] for cells in printed_rows)
+    ]
+
+
 def _format_time(seconds):
     if seconds < 1e-3:
         return "< 1 ms"
@@ -215,8 +223,7 @@ class Ledger:
         table = [[escape(c) for c in self.cells(row)] for row in self.rows]
         for cells, row in zip(table, self.rows):
             cells[0] = f"{{footcite:t}}`{row['paper']}`"
-        # Unit and Note are often empty in every row; such columns are left out.
-        keep = [j for j, header in enumerate(HEADERS) if header not in OPTIONAL or any(cells[j] for cells in table)]
+        keep = visible_columns(table)
         lines = ["| " + " | ".join(HEADERS[j] for j in keep) + " |", "|" + "---|" * len(keep)]
         lines += ["| " + " | ".join(cells[j] for j in keep) + " |" for cells in table]
         return "\n".join(lines)
