@@ -2,11 +2,22 @@
 resolved, nothing fetched from outside the machine. Screenshots go to _build/screenshots/."""
 
 import json
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+import yaml
 
-CHAPTERS = ["book/part3/parametrization.html"]
+ROOT = Path(__file__).resolve().parents[2]
+
+def toc_chapters():
+    """Every chapter listed in _toc.yml under a numbered part: each is checked below."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [chapter["file"] + ".html" for part in toc["parts"] if part.get("numbered")
+            for chapter in part["chapters"]]
+
+
+CHAPTERS = toc_chapters()
 PAGES = ["book/intro.html", "book/ledger.html", "book/reproducibility.html"] + CHAPTERS
 
 
@@ -48,11 +59,11 @@ def test_chapter_math_figures_and_citations(open_page, path):
     page, _, _ = open_page(path)
     wait_for_math(page)
     math = page.locator("mjx-container").count()
-    assert math >= 10, f"only {math} formulas rendered by MathJax"
+    assert math >= 5, f"only {math} formulas rendered by MathJax"
     assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
     assert page.locator("span.math, div.math").filter(has_text="\\(").count() == 0
     figures = page.locator("figure img")
-    assert figures.count() >= 2
+    assert figures.count() >= 1
     for i in range(figures.count()):
         box = figures.nth(i).bounding_box()
         assert box["width"] >= 400, "figure narrower than the text column allows to read"
@@ -62,9 +73,14 @@ def test_chapter_math_figures_and_citations(open_page, path):
     assert targets, "no citations found"
     for href in targets:
         assert href.startswith("#") and page.locator(f"[id='{href[1:]}']").count() == 1, href
-    # Glued numbers made it into the text (f2 predicts 499.1 after the step).
-    assert "499.1" in page.inner_text("main")
-    assert "ledger" in page.inner_html("main").lower()
+    # The page states its scale and ends with its reproduction ledger.
+    text = page.inner_text("main")
+    assert "executed at scale" in text and "Reproduction ledger" in text
+
+
+def test_parametrization_glued_numbers(open_page):
+    page, _, _ = open_page("book/part3/parametrization.html")
+    assert "499.1" in page.inner_text("main")  # f2's prediction after the step, glued
 
 
 def test_ledger_page_and_json(open_page, site_root):
@@ -79,6 +95,8 @@ def test_ledger_page_and_json(open_page, site_root):
     table = page.locator("table.ledger-table")
     assert table.locator("tbody tr").count() == len(rows)
     assert table.get_by_text("Parametrization matters").count() == 4
+    for chapter in CHAPTERS:  # every chapter contributes rows
+        assert any(row["chapter"] + ".html" == chapter for row in rows), chapter
 
 
 def test_execution_table_lists_every_chapter(open_page):

@@ -1,0 +1,43 @@
+"""Every chapter listed in _toc.yml follows the template and has its claims tests."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+CHAPTERS = [c["file"] for part in TOC["parts"] if part.get("numbered") for c in part["chapters"]]
+REQUIRED_SECTIONS = ("## Overview", "## Reproduction ledger", "## Summary", "## Exercises")
+
+
+def test_every_listed_page_exists():
+    files = [TOC["root"]] + [c["file"] for part in TOC["parts"] for c in part["chapters"]]
+    for name in files:
+        assert (ROOT / f"{name}.md").exists(), f"_toc.yml lists {name}, which does not exist"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_follows_the_template(chapter):
+    text = (ROOT / f"{chapter}.md").read_text()
+    for section in REQUIRED_SECTIONS:
+        assert re.search(rf"^{re.escape(section)}\s*$", text, re.M), f"{chapter} lacks '{section}'"
+    assert "announce_scale()" in text, "the chapter must state its scale"
+    assert ".glue()" in text and "{glue:md} ledger" in text, "the chapter must glue and show its ledger"
+    assert "{footbibliography}" in text, "the chapter must end with its references"
+    assert "{exercise}" in text and "{solution}" in text
+    assert "savefig" not in text and "allow_errors" not in text
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_has_claims_tests(chapter):
+    claims = ROOT / "tests" / "claims" / f"test_{Path(chapter).stem}.py"
+    assert claims.exists(), f"{chapter} has no claims tests ({claims.relative_to(ROOT)})"
+    assert "def test_" in claims.read_text()
+
+
+def test_execution_never_allows_errors():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["execute"]["allow_errors"] is False
+    assert config["execute"]["execute_notebooks"] == "cache"
