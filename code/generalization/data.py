@@ -254,3 +254,40 @@ def subsample(X, y, n_samples, seed, stratified=False):
     ]
     index = np.sort(np.concatenate(picked))
     return X[index], y[index]
+
+
+def corrupt_labels(y, fraction, seed, n_classes=None):
+    """Replace the labels of a random ``fraction`` of examples by a different, random class.
+
+    Exactly ``round(fraction * n)`` labels change, each to a class drawn uniformly from the
+    other ``n_classes - 1`` classes, so the corrupted fraction is exact.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n,), integer labels in ``0 .. n_classes - 1``
+    fraction : float in [0, 1]
+    seed : int
+    n_classes : int, optional
+        Defaults to ``y.max() + 1``.
+
+    Returns
+    -------
+    y_noisy : ndarray of shape (n,), int64
+    changed : ndarray of shape (n,), bool
+        Which labels were replaced.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must be a 1-D array of integer labels; got dtype {y.dtype} and shape {y.shape}.")
+    if isinstance(fraction, bool) or not np.isscalar(fraction) or not 0 <= fraction <= 1:
+        raise ValueError(f"fraction must be a number in [0, 1]; got {fraction!r}.")
+    n_classes = int(y.max()) + 1 if n_classes is None else n_classes
+    if n_classes < 2 or y.min() < 0 or y.max() >= n_classes:
+        raise ValueError(f"labels must lie in 0..{n_classes - 1} with at least 2 classes; got {y.min()}..{y.max()}.")
+    rng = np.random.default_rng(seed)
+    changed = np.zeros(y.shape[0], dtype=bool)
+    changed[rng.choice(y.shape[0], size=int(round(fraction * y.shape[0])), replace=False)] = True
+    y_noisy = y.astype(np.int64)
+    shift = rng.integers(1, n_classes, size=int(changed.sum()))  # never 0: always a different class
+    y_noisy[changed] = (y_noisy[changed] + shift) % n_classes
+    return y_noisy, changed

@@ -103,3 +103,19 @@ def test_subsample_rejects_bad_sizes(n_samples, message):
 def test_subsample_rejects_mismatched_rows():
     with pytest.raises(ValueError, match="same number of rows; got 10 and 9"):
         subsample(np.zeros((10, 3)), np.zeros(9), 5, seed=0)
+
+
+def test_corrupt_labels_changes_exactly_the_fraction():
+    from generalization.data import corrupt_labels
+
+    y = np.arange(1000) % 10
+    noisy, changed = corrupt_labels(y, 0.1, seed=3)
+    assert changed.sum() == 100
+    assert np.all(noisy[changed] != y[changed]) and np.all(noisy[~changed] == y[~changed])
+    assert noisy.min() >= 0 and noisy.max() <= 9
+    again, _ = corrupt_labels(y, 0.1, seed=3)
+    np.testing.assert_array_equal(noisy, again)
+    with pytest.raises(ValueError, match=r"fraction must be a number in \[0, 1\]; got 1.5"):
+        corrupt_labels(y, 1.5, seed=0)
+    with pytest.raises(ValueError, match="integer labels"):
+        corrupt_labels(y.astype(float), 0.1, seed=0)

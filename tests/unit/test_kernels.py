@@ -1,0 +1,140 @@
+import warnings
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist
+from sklearn.base import clone
+from sklearn.kernel_ridge import KernelRidge
+from sklearn.metrics.pairwise import rbf_kernel
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+from generalization.kernels import (ConditioningWarning, KernelInterpolator, gaussian_kernel,
+                                    kernel_matrix, laplace_kernel)
+
+
+@pytest.fixture
+def blobs():
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(3, 20)) * 3
+    y = rng.integers(0, 3, size=150)
+    X = centers[y] + rng.normal(size=(150, 20))
+    return X, y
+
+
+def test_gaussian_matches_scikit_learn(blobs):
+    X, _ = blobs
+    expected = rbf_kernel(X[:40], X, gamma=1 / (2 * 4.0**2))
+    np.testing.assert_allclose(gaussian_kernel(X[:40], X, 4.0, dtype=np.float64), expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(gaussian_kernel(X[:40], X, 4.0), expected, rtol=2e-5, atol=1e-6)
+
+
+def test_laplace_uses_the_euclidean_distance(blobs):
+    X, _ = blobs
+    expected = np.exp(-cdist(X[:40], X) / 6.0)
+    # X[:40] and X share rows: sqrt of a rounded squared distance near 0 (see Notes).
+    np.testing.assert_allclose(laplace_kernel(X[:40], X, 6.0, dtype=np.float64), expected, atol=1e-7)
+    np.testing.assert_allclose(laplace_kernel(X[:40], X, 6.0), expected, atol=2e-3)
+    same = laplace_kernel(X, X, 6.0, dtype=np.float64)
+    assert np.all(np.diag(same) == 1.0)  # K(X, X): the diagonal is exact
+    np.testing.assert_allclose(same, np.exp(-cdist(X, X) / 6.0), atol=1e-7)
+
+
+def test_blocks_do_not_change_the_result(blobs):
+    X, _ = blobs
+    whole = kernel_matrix(X, X, "laplace", 5.0, dtype=np.float64, block_rows=10_000)
+    pieces = kernel_matrix(X, X, "laplace", 5.0, dtype=np.float64, block_rows=7)
+    np.testing.assert_allclose(whole, pieces, rtol=1e-13)  # only the GEMM's summation order differs
+
+
+@pytest.mark.parametrize("kernel", ["gaussian", "laplace"])
+def test_interpolator_fits_every_label(blobs, kernel):
+    X, y = blobs
+    model = KernelInterpolator(kernel=kernel, bandwidth=8.0).fit(X, y)
+    assert model.fit_report_.train_error == 0.0
+    assert model.fit_report_.relative_residual <= 1e-6
+    np.testing.assert_array_equal(model.predict(X), y)
+    scores = KernelInterpolator(kernel=kernel, bandwidth=8.0, dtype="float64").fit(X, y).decision_function(X)
+    np.testing.assert_allclose(scores, np.eye(3)[y], atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-9), ("float32", 1e-5)])
+def test_ridge_equals_scikit_learn_kernel_ridge(blobs, dtype, rtol):
+    X, y = blobs
+    bandwidth, ridge = 6.0, 1e-2
+    ours = KernelInterpolator(bandwidth=bandwidth, ridge=ridge, dtype=dtype).fit(X[:100], y[:100])
+    theirs = KernelRidge(alpha=ridge, kernel="rbf", gamma=1 / (2 * bandwidth**2)).fit(X[:100], np.eye(3)[y[:100]])
+    expected = theirs.predict(X[100:])
+    np.testing.assert_allclose(ours.decision_function(X[100:]), expected, rtol=rtol, atol=rtol * np.abs(expected).max())
+    np.testing.assert_allclose(ours.dual_coef_, theirs.dual_coef_, rtol=10 * rtol, atol=10 * rtol * np.abs(theirs.dual_coef_).max())
+
+
+def test_torch_backend_matches_lapack(blobs):
+    X, y = blobs
+    a = KernelInterpolator(bandwidth=8.0, backend="scipy").fit(X, y)
+    b = KernelInterpolator(bandwidth=8.0, backend="torch", device="cpu").fit(X, y)
+    np.testing.assert_allclose(a.dual_coef_, b.dual_coef_, rtol=1e-6, atol=1e-8 * np.abs(a.dual_coef_).max())
+    assert b.fit_report_.backend == "torch"
+
+
+def test_works_inside_scikit_learn_tools(blobs):
+    X, y = blobs
+    model = KernelInterpolator(kernel="laplace", bandwidth=8.0)
+    assert clone(model).get_params()["bandwidth"] == 8.0
+    model.set_params(bandwidth=9.0)
+    assert model.bandwidth == 9.0
+    scores = cross_val_score(make_pipeline(MinMaxScaler(), KernelInterpolator(kernel="laplace", bandwidth=3.0)), X, y, cv=3)
+    assert scores.mean() > 0.9
+    labels = np.array(["a", "b", "c"])[y]
+    assert set(KernelInterpolator(bandwidth=8.0).fit(X, labels).predict(X[:5])) <= {"a", "b", "c"}
+
+
+def test_duplicate_rows_fail_with_advice(blobs):
+    X, y = blobs
+    X = np.vstack([X, X[:1]])
+    y = np.append(y, (y[0] + 1) % 3)  # the same image with two labels cannot be interpolated
+    with pytest.raises(np.linalg.LinAlgError, match="not numerically positive definite.*remove duplicate rows"):
+        KernelInterpolator(bandwidth=8.0).fit(X, y)
+
+
+def test_ill_conditioned_matrix_warns():
+    # A wide Gaussian on close points: float32 Cholesky succeeds but cannot refine to tol.
+    rng = np.random.default_rng(1)
+    X = rng.uniform(size=(60, 2))
+    y = rng.integers(0, 2, 60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConditioningWarning)
+        KernelInterpolator(bandwidth=0.05).fit(X, y)  # well conditioned: no warning
+    with pytest.warns(ConditioningWarning, match="too ill-conditioned for float32"):
+        KernelInterpolator(bandwidth=0.6, ridge=1e-6).fit(X, y)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"kernel": "cosine"}, "kernel must be one of"),
+    ({"bandwidth": 0}, "bandwidth must be a positive finite number; got 0"),
+    ({"ridge": -1.0}, "ridge must be a non-negative number"),
+    ({"dtype": "float16"}, "dtype must be 'float32' or 'float64'"),
+    ({"backend": "jax"}, "backend must be"),
+])
+def test_bad_parameters_raise(blobs, params, message):
+    X, y = blobs
+    with pytest.raises(ValueError, match=message):
+        KernelInterpolator(**params).fit(X, y)
+
+
+def test_bad_data_raise(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match="X must be a 2-D array"):
+        KernelInterpolator().fit(X[0], y)
+    with pytest.raises(ValueError, match=r"one label per row of X \(150\); got shape \(149,\)"):
+        KernelInterpolator().fit(X, y[1:])
+    with pytest.raises(ValueError, match="at least 2 classes; got 1"):
+        KernelInterpolator().fit(X, np.zeros(150))
+    with pytest.raises(ValueError, match="not fitted yet"):
+        KernelInterpolator().predict(X)
+    with pytest.raises(ValueError, match="same number of features; got 20 and 3"):
+        gaussian_kernel(X, X[:, :3], 1.0)
+    model = KernelInterpolator(bandwidth=8.0).fit(X, y)
+    with pytest.raises(ValueError, match="X must have 20 features, as in fit; got 3"):
+        model.predict(X[:, :3])
