@@ -169,6 +169,7 @@ class FitReport:
     relative_residual: float
     refinement_steps: int
     train_error: float
+    rkhs_norm: float
     kernel_time_s: float
     factor_time_s: float
     refine_time_s: float
@@ -339,6 +340,8 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
         self.fit_report_ = FitReport(
             n_samples=X.shape[0], n_outputs=Y.shape[1], backend=backend,
             relative_residual=float(history[-1]), refinement_steps=steps, train_error=train_error,
+            # ||f||^2 = trace(alpha^T K alpha), with K alpha in float64 from the last residual
+            rkhs_norm=float(np.sqrt(np.sum(alpha * (fitted - self.ridge * alpha)))),
             kernel_time_s=kernel_time, factor_time_s=factor_time, refine_time_s=refine_time)
         return self
 
@@ -359,11 +362,3 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
         scores = self.decision_function(X)  # raises first if not fitted
         return self.classes_[scores.argmax(1)]
 
-    def norm(self):
-        """RKHS norm of the fitted function, ``sqrt(trace(alpha^T K alpha))``, in float64."""
-        if not hasattr(self, "dual_coef_"):
-            raise ValueError("this KernelInterpolator is not fitted yet; call fit(X, y) first.")
-        fitted = _kernel_times(self.X_fit_, self.X_fit_, self.dual_coef_, kernel=self.kernel,
-                               bandwidth=self.bandwidth, dtype=np.float64, block_rows=self.block_rows,
-                               device=self.device)
-        return float(np.sqrt(np.sum(self.dual_coef_ * fitted)))

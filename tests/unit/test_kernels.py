@@ -138,3 +138,11 @@ def test_bad_data_raise(blobs):
     model = KernelInterpolator(bandwidth=8.0).fit(X, y)
     with pytest.raises(ValueError, match="X must have 20 features, as in fit; got 3"):
         model.predict(X[:, :3])
+
+
+def test_rkhs_norm_is_alpha_K_alpha(blobs):
+    X, y = blobs
+    model = KernelInterpolator(kernel="laplace", bandwidth=8.0, ridge=1e-3, dtype="float64").fit(X, y)
+    K = laplace_kernel(X, X, 8.0, dtype=np.float64)
+    alpha = model.dual_coef_
+    assert model.fit_report_.rkhs_norm == pytest.approx(np.sqrt(np.sum(alpha * (K @ alpha))), rel=1e-9)
