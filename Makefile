@@ -76,11 +76,11 @@ test: test-unit test-claims book test-site
 
 test-unit: venv data
 	$(call say,Unit tests of the package and the book tooling)
-	$(PY) -m pytest tests/unit -n $(PYTEST_WORKERS) -q
+	$(PY) -m pytest tests/unit -n $(PYTEST_WORKERS) --dist loadfile -q
 
 test-claims: venv data
 	$(call say,Claims tests: every statement the chapters make about their results)
-	$(PY) -m pytest tests/claims -n $(PYTEST_WORKERS) -q
+	$(PY) -m pytest tests/claims -n $(PYTEST_WORKERS) --dist loadfile -q
 
 test-site: venv chromium-check
 	$(call say,Checks of the built site in headless Chromium (math, figures, no network requests))
