@@ -291,3 +291,40 @@ def corrupt_labels(y, fraction, seed, n_classes=None):
     shift = rng.integers(1, n_classes, size=int(changed.sum()))  # never 0: always a different class
     y_noisy[changed] = (y_noisy[changed] + shift) % n_classes
     return y_noisy, changed
+
+
+def _check_images(X):
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D array (n_images, n_pixels); got shape {X.shape}.")
+    return X
+
+
+def random_labels(y, seed, n_classes=10):
+    """Labels drawn uniformly from ``0 .. n_classes - 1``, independently of the images."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be one-dimensional; got shape {y.shape}.")
+    return np.random.default_rng(seed).integers(0, n_classes, size=y.shape[0])
+
+
+def shuffled_pixels(X, seed):
+    """Apply one random permutation of the pixels to every image (Zhang et al.'s shuffled pixels)."""
+    X = _check_images(X)
+    return X[:, np.random.default_rng(seed).permutation(X.shape[1])]
+
+
+def random_pixels(X, seed):
+    """Permute the pixels of each image by its own random permutation (random pixels)."""
+    X = _check_images(X)
+    rng = np.random.default_rng(seed)
+    index = np.argsort(rng.random(X.shape), axis=1)  # one independent permutation per row
+    return np.take_along_axis(X, index, axis=1)
+
+
+def gaussian_inputs(X, seed):
+    """Gaussian noise images with the mean and variance of ``X`` (per pixel), same shape and dtype."""
+    X = _check_images(X)
+    rng = np.random.default_rng(seed)
+    mean, std = X.mean(axis=0), X.std(axis=0)
+    return (mean + std * rng.standard_normal(X.shape)).astype(X.dtype)

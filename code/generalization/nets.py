@@ -1,0 +1,270 @@
+"""Small networks, one training loop, and the depth-2 network that fits any labelling.
+
+Every network chapter uses :func:`train`: mini-batch or full-batch SGD (or Adam), weight
+decay, dropout (in the model), an optional augmentation of each batch, logging per epoch of
+training and test loss and accuracy and, when asked, the loss of every training example in
+every epoch. Per-example losses are taken from the training forward pass itself (the loss
+of each example at the moment its batch is used, before the update), so recording them
+costs one scatter per batch, not an extra pass over the data.
+
+References
+----------
+Zhang, Bengio, Hardt, Recht, Vinyals (2017), *Understanding deep learning requires
+rethinking generalization*, ICLR (Theorem 1: the 2n + d construction).
+Arpit et al. (2017), *A closer look at memorization in deep networks*, ICML.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def seed_everything(seed):
+    """Seed torch (CPU and CUDA) and return a ``torch.Generator`` seeded with ``seed``."""
+    import torch
+
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an integer; got {seed!r}.")
+    torch.manual_seed(int(seed))
+    generator = torch.Generator()
+    generator.manual_seed(int(seed))
+    return generator
+
+
+def mlp(n_inputs=784, hidden=(512,), n_classes=10, dropout=0.0, seed=0):
+    """A ReLU multilayer perceptron, initialized from ``seed``.
+
+    Parameters
+    ----------
+    n_inputs : int
+    hidden : sequence of int
+        Widths of the hidden layers (at least one).
+    n_classes : int
+    dropout : float in [0, 1)
+        Dropout probability after each hidden layer.
+    seed : int
+
+    Returns
+    -------
+    torch.nn.Sequential
+    """
+    import torch.nn as nn
+
+    if not hidden or any(int(h) < 1 for h in hidden):
+        raise ValueError(f"hidden must be a non-empty sequence of positive widths; got {hidden!r}.")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be in [0, 1); got {dropout!r}.")
+    seed_everything(seed)
+    layers, width = [], n_inputs
+    for h in hidden:
+        layers += [nn.Linear(width, int(h)), nn.ReLU()]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        width = int(h)
+    layers.append(nn.Linear(width, n_classes))
+    return nn.Sequential(*layers)
+
+
+def small_cnn(n_classes=10, channels=(16, 32), seed=0):
+    """A two-convolution network for 28 x 28 images given as flat rows of 784 pixels."""
+    import torch.nn as nn
+
+    seed_everything(seed)
+    c1, c2 = channels
+    return nn.Sequential(
+        nn.Unflatten(1, (1, 28, 28)),
+        nn.Conv2d(1, c1, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(c1, c2, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(c2 * 7 * 7, n_classes),
+    )
+
+
+@dataclass
+class TrainLog:
+    """What happened during training; arrays have one entry per epoch (epoch 0 = before training).
+
+    ``example_loss`` has shape ``(num_epochs, n_train)`` when recorded (else None): the loss
+    of each training example when its batch was used in that epoch.
+    """
+
+    train_loss: list = field(default_factory=list)
+    train_acc: list = field(default_factory=list)
+    test_loss: list = field(default_factory=list)
+    test_acc: list = field(default_factory=list)
+    example_loss: np.ndarray | None = None
+    epochs_to_fit: int | None = None
+    run_time_s: float = 0.0
+
+
+def _evaluate(model, X, y, batch_size=4096):
+    import torch
+    import torch.nn.functional as F
+
+    model.eval()
+    total_loss, correct = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, X.shape[0], batch_size):
+            logits = model(X[start:start + batch_size])
+            total_loss += F.cross_entropy(logits, y[start:start + batch_size], reduction="sum").item()
+            correct += (logits.argmax(1) == y[start:start + batch_size]).sum().item()
+    model.train()
+    return total_loss / X.shape[0], correct / X.shape[0]
+
+
+def train(model, X_train, y_train, X_test=None, y_test=None, *, lr=0.01, num_epochs=10, batch_size=128,
+          optimizer="sgd", momentum=0.9, weight_decay=0.0, augment=None, record_example_loss=False,
+          stop_at_train_acc=None, seed=0):
+    """Train ``model`` with cross-entropy; return a :class:`TrainLog`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained in place.
+    X_train : ndarray of shape (n, ...); y_train : ndarray of shape (n,), int
+    X_test, y_test : optional, evaluated every epoch
+    lr, momentum, weight_decay : float
+    num_epochs : int
+    batch_size : int or None
+        None: full-batch gradient descent.
+    optimizer : {"sgd", "adam"}
+    augment : callable, optional
+        ``augment(X_batch, generator) -> X_batch`` applied to each training batch.
+    record_example_loss : bool
+        Keep the loss of every training example in every epoch.
+    stop_at_train_acc : float, optional
+        Stop after the first epoch whose training accuracy (evaluated in eval mode on the
+        whole training set) reaches this value; ``epochs_to_fit`` records it.
+    seed : int
+        Seeds the order of the batches and the augmentation.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    X_train = torch.as_tensor(np.asarray(X_train, dtype=np.float32))
+    y_train = torch.as_tensor(np.asarray(y_train, dtype=np.int64))
+    if X_train.shape[0] != y_train.shape[0]:
+        raise ValueError(f"X_train and y_train must have the same number of rows; got {X_train.shape[0]} and {y_train.shape[0]}.")
+    has_test = X_test is not None
+    if has_test:
+        X_test = torch.as_tensor(np.asarray(X_test, dtype=np.float32))
+        y_test = torch.as_tensor(np.asarray(y_test, dtype=np.int64))
+    if optimizer not in ("sgd", "adam"):
+        raise ValueError(f"optimizer must be 'sgd' or 'adam'; got {optimizer!r}.")
+    if isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or num_epochs < 0:
+        raise ValueError(f"num_epochs must be a non-negative integer; got {num_epochs!r}.")
+    n = X_train.shape[0]
+    batch = n if batch_size is None else int(batch_size)
+    if not 1 <= batch:
+        raise ValueError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
+    generator = seed_everything(seed)
+    opt = (torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+           if optimizer == "sgd" else torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay))
+    log = TrainLog(example_loss=np.zeros((num_epochs, n), dtype=np.float32) if record_example_loss else None)
+    start = time.perf_counter()
+
+    def record():
+        loss, acc = _evaluate(model, X_train, y_train)
+        log.train_loss.append(loss)
+        log.train_acc.append(acc)
+        if has_test:
+            loss, acc = _evaluate(model, X_test, y_test)
+            log.test_loss.append(loss)
+            log.test_acc.append(acc)
+        return log.train_acc[-1]
+
+    record()
+    model.train()
+    for epoch in range(num_epochs):
+        order = torch.randperm(n, generator=generator)
+        for first in range(0, n, batch):
+            index = order[first:first + batch]
+            xb = X_train[index]
+            if augment is not None:
+                xb = augment(xb, generator)
+            losses = F.cross_entropy(model(xb), y_train[index], reduction="none")
+            if log.example_loss is not None:
+                log.example_loss[epoch, index.numpy()] = losses.detach().numpy()
+            opt.zero_grad(set_to_none=True)
+            losses.mean().backward()
+            opt.step()
+        accuracy = record()
+        if stop_at_train_acc is not None and accuracy >= stop_at_train_acc:
+            log.epochs_to_fit = epoch + 1
+            if log.example_loss is not None:
+                log.example_loss = log.example_loss[:epoch + 1]
+            break
+    log.run_time_s = time.perf_counter() - start
+    return log
+
+
+def zhang_construction(X, y, seed=0):
+    """A depth-2 ReLU network with 2n + d weights that fits any labels of n distinct points.
+
+    Following Zhang et al. (2017, Theorem 1): project the points on a random direction
+    ``w`` so that their projections ``z = X w`` are distinct, sort them, and put the biases
+    ``b`` between consecutive projections (``b_1 < z_(1) < b_2 < z_(2) < ...``). The matrix
+    ``A[i, j] = relu(z_i - b_j)`` is then lower triangular with a positive diagonal in the
+    sorted order, hence invertible, and ``a = A^{-1} y`` fits every label.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    y : ndarray of shape (n,)
+        Any real targets (labels included).
+    seed : int
+        Seed of the random direction.
+
+    Returns
+    -------
+    w : ndarray of shape (d,)
+    b : ndarray of shape (n,)
+    a : ndarray of shape (n,)
+        For every row ``x`` of X, ``a @ relu(x @ w - b)`` equals its label up to floating-point
+        error (float64); :func:`zhang_predict` evaluates all rows.
+
+    Notes
+    -----
+    The triangular matrix is badly conditioned (its diagonal holds half the gaps between
+    sorted projections; condition numbers near 1e9 at n = 300 are typical), so the weights
+    ``a`` are large and the fit is exact only in float64. It proves expressivity, not a
+    useful classifier.
+
+    Raises
+    ------
+    ValueError
+        If two rows of X coincide (no function can then fit different labels at them),
+        or the shapes do not match.
+    """
+    from scipy.linalg import solve_triangular
+
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
+        raise ValueError(f"X must be (n, d) and y (n,) with the same n; got shapes {X.shape} and {y.shape}.")
+    if np.unique(X, axis=0).shape[0] != X.shape[0]:
+        raise ValueError("the rows of X must be distinct: two coinciding points cannot carry different labels.")
+    rng = np.random.default_rng(seed)
+    for _ in range(100):
+        w = rng.standard_normal(X.shape[1])
+        z = X @ w
+        order = np.argsort(z)
+        gaps = np.diff(z[order])
+        if gaps.size == 0 or gaps.min() > 1e-9 * max(1.0, np.abs(z).max()):
+            break
+    else:  # pragma: no cover - distinct rows give distinct projections with probability 1
+        raise ValueError("could not find a direction separating the projections of the rows of X.")
+    z_sorted = z[order]
+    # one bias below each sorted projection, above the previous one
+    lower = np.concatenate([[z_sorted[0] - 1.0], z_sorted[:-1]])
+    b_sorted = (lower + z_sorted) / 2
+    A = np.maximum(z_sorted[:, None] - b_sorted[None, :], 0.0)  # lower triangular, positive diagonal
+    a_sorted = solve_triangular(A, y[order], lower=True)
+    return w, b_sorted, a_sorted
+
+
+def zhang_predict(X, w, b, a):
+    """Evaluate the construction: ``relu(X @ w - b) @ a``, shape (n,)."""
+    return np.maximum((np.asarray(X, dtype=np.float64) @ w)[:, None] - b[None, :], 0.0) @ a
