@@ -300,12 +300,23 @@ def _check_images(X):
     return X
 
 
-def random_labels(y, seed, n_classes=10):
-    """Labels drawn uniformly from ``0 .. n_classes - 1``, independently of the images."""
+def random_labels(y, seed, n_classes=10, fraction=1.0):
+    """Replace each label, with probability ``fraction``, by a class drawn uniformly at random.
+
+    This is Zhang et al.'s "partially corrupted labels": a replaced label may by chance equal
+    the true one, and ``fraction=1`` gives labels independent of the images. (For an exact
+    fraction of labels that are all wrong, see :func:`corrupt_labels`.)
+    """
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y must be one-dimensional; got shape {y.shape}.")
-    return np.random.default_rng(seed).integers(0, n_classes, size=y.shape[0])
+    if isinstance(fraction, bool) or not np.isscalar(fraction) or not 0 <= fraction <= 1:
+        raise ValueError(f"fraction must be a number in [0, 1]; got {fraction!r}.")
+    rng = np.random.default_rng(seed)
+    replace = rng.random(y.shape[0]) < fraction
+    out = y.astype(np.int64) if fraction < 1 else np.zeros(y.shape[0], dtype=np.int64)
+    out[replace] = rng.integers(0, n_classes, size=int(replace.sum()))
+    return out
 
 
 def shuffled_pixels(X, seed):

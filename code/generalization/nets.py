@@ -116,7 +116,7 @@ def _evaluate(model, X, y, batch_size=4096):
 
 def train(model, X_train, y_train, X_test=None, y_test=None, *, lr=0.01, num_epochs=10, batch_size=128,
           optimizer="sgd", momentum=0.9, weight_decay=0.0, augment=None, record_example_loss=False,
-          stop_at_train_acc=None, seed=0):
+          stop_at_train_acc=None, test_every=1, seed=0):
     """Train ``model`` with cross-entropy; return a :class:`TrainLog`.
 
     Parameters
@@ -137,20 +137,23 @@ def train(model, X_train, y_train, X_test=None, y_test=None, *, lr=0.01, num_epo
     stop_at_train_acc : float, optional
         Stop after the first epoch whose training accuracy (evaluated in eval mode on the
         whole training set) reaches this value; ``epochs_to_fit`` records it.
+    test_every : int, default 1
+        Evaluate the test set every ``test_every`` epochs (and always after the last);
+        ``test_acc``/``test_loss`` then hold only those evaluations.
     seed : int
         Seeds the order of the batches and the augmentation.
     """
     import torch
     import torch.nn.functional as F
 
-    X_train = torch.as_tensor(np.asarray(X_train, dtype=np.float32))
-    y_train = torch.as_tensor(np.asarray(y_train, dtype=np.int64))
+    X_train = torch.tensor(np.asarray(X_train, dtype=np.float32))  # a copy: inputs may be read-only
+    y_train = torch.tensor(np.asarray(y_train, dtype=np.int64))
     if X_train.shape[0] != y_train.shape[0]:
         raise ValueError(f"X_train and y_train must have the same number of rows; got {X_train.shape[0]} and {y_train.shape[0]}.")
     has_test = X_test is not None
     if has_test:
-        X_test = torch.as_tensor(np.asarray(X_test, dtype=np.float32))
-        y_test = torch.as_tensor(np.asarray(y_test, dtype=np.int64))
+        X_test = torch.tensor(np.asarray(X_test, dtype=np.float32))
+        y_test = torch.tensor(np.asarray(y_test, dtype=np.int64))
     if optimizer not in ("sgd", "adam"):
         raise ValueError(f"optimizer must be 'sgd' or 'adam'; got {optimizer!r}.")
     if isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or num_epochs < 0:
@@ -165,17 +168,18 @@ def train(model, X_train, y_train, X_test=None, y_test=None, *, lr=0.01, num_epo
     log = TrainLog(example_loss=np.zeros((num_epochs, n), dtype=np.float32) if record_example_loss else None)
     start = time.perf_counter()
 
-    def record():
+    def record(epoch):
         loss, acc = _evaluate(model, X_train, y_train)
         log.train_loss.append(loss)
         log.train_acc.append(acc)
-        if has_test:
+        last = epoch == num_epochs or (stop_at_train_acc is not None and acc >= stop_at_train_acc)
+        if has_test and (last or epoch % test_every == 0):
             loss, acc = _evaluate(model, X_test, y_test)
             log.test_loss.append(loss)
             log.test_acc.append(acc)
         return log.train_acc[-1]
 
-    record()
+    record(0)
     model.train()
     for epoch in range(num_epochs):
         order = torch.randperm(n, generator=generator)
@@ -190,7 +194,7 @@ def train(model, X_train, y_train, X_test=None, y_test=None, *, lr=0.01, num_epo
             opt.zero_grad(set_to_none=True)
             losses.mean().backward()
             opt.step()
-        accuracy = record()
+        accuracy = record(epoch + 1)
         if stop_at_train_acc is not None and accuracy >= stop_at_train_acc:
             log.epochs_to_fit = epoch + 1
             if log.example_loss is not None:

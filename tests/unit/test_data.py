@@ -119,3 +119,16 @@ def test_corrupt_labels_changes_exactly_the_fraction():
         corrupt_labels(y, 1.5, seed=0)
     with pytest.raises(ValueError, match="integer labels"):
         corrupt_labels(y.astype(float), 0.1, seed=0)
+
+
+def test_random_labels_fraction_follows_zhang_et_al():
+    from generalization.data import random_labels
+
+    y = np.arange(20000) % 10
+    half = random_labels(y, seed=0, fraction=0.5)
+    # replaced with probability 1/2, and a replacement equals the true label 1 time in 10
+    assert abs(np.mean(half != y) - 0.5 * 0.9) < 0.02
+    np.testing.assert_array_equal(random_labels(y, seed=0, fraction=0.0), y)
+    assert abs(np.mean(random_labels(y, seed=1) == y) - 0.1) < 0.01
+    with pytest.raises(ValueError, match="fraction must be a number in"):
+        random_labels(y, seed=0, fraction=-0.1)
