@@ -107,21 +107,24 @@ class CorruptionFits:
 
 
 @cached
-def fit_corruptions(n_train, n_test, hidden, seeds, max_epochs, lr, batch_size):
-    """Train the MLP to 100% training accuracy on every corruption, for every seed."""
+def fit_corruptions(n_train, n_test, hidden, seeds, max_epochs, lr, batch_size, corruptions=CORRUPTIONS):
+    """Train the MLP to 100% training accuracy on each corruption (default: all), for every seed."""
+    unknown = [name for name in corruptions if name not in CORRUPTIONS]
+    if unknown or not corruptions:
+        raise ValueError(f"corruptions must be a non-empty selection of {CORRUPTIONS}; got {corruptions!r}.")
     start = time.perf_counter()
-    shape = (len(CORRUPTIONS), len(seeds))
+    shape = (len(corruptions), len(seeds))
     epochs, final, test = np.full(shape, np.nan), np.zeros(shape), np.zeros(shape)
-    curves = [[None] * len(seeds) for _ in CORRUPTIONS]
+    curves = [[None] * len(seeds) for _ in corruptions]
     for s, seed in enumerate(seeds):
         X, y, X_test, y_test = _split(n_train, n_test, seed)
-        for c, name in enumerate(CORRUPTIONS):
+        for c, name in enumerate(corruptions):
             Xc, yc, Xc_test = corrupt(name, X, y, X_test, seed)
             log = _fit(Xc, yc, Xc_test, y_test, hidden, max_epochs, lr, batch_size, seed)
             epochs[c, s] = log.epochs_to_fit if log.epochs_to_fit is not None else np.nan
             final[c, s], test[c, s] = log.train_acc[-1], log.test_acc[-1]
             curves[c][s] = np.array(log.train_acc)
-    return CorruptionFits(corruptions=CORRUPTIONS, seeds=tuple(seeds), epochs_to_fit=epochs, final_train_acc=final,
+    return CorruptionFits(corruptions=tuple(corruptions), seeds=tuple(seeds), epochs_to_fit=epochs, final_train_acc=final,
                           test_acc=test, train_acc_curves=curves, run_time_s=time.perf_counter() - start)
 
 
