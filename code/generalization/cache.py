@@ -69,11 +69,21 @@ def cache_dir():
 
 @functools.lru_cache(maxsize=1)
 def memory():
-    """The ``joblib.Memory`` for this version of the package source."""
+    """The ``joblib.Memory`` for this version of the package source.
+
+    Result folders of other versions of the source are deleted: they can never be read again.
+    """
+    import shutil
+
     import joblib
 
-    location = cache_dir() / source_hash()[:16]
-    return joblib.Memory(location=location, verbose=0)
+    current = source_hash()[:16]
+    root = cache_dir()
+    if root.is_dir():
+        for stale in root.iterdir():
+            if stale.is_dir() and stale.name != current and len(stale.name) == 16:
+                shutil.rmtree(stale, ignore_errors=True)
+    return joblib.Memory(location=root / current, verbose=0)
 
 
 def cached(func):

@@ -34,3 +34,17 @@ def test_cached_runs_once_per_arguments(tmp_path, monkeypatch):
     assert calls == [3, 4]
     assert fast.uncached(3) == 9 and calls == [3, 4, 3]
     cache.memory.cache_clear()
+
+
+def test_results_of_other_source_versions_are_pruned(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENERALIZATION_CACHE", str(tmp_path))
+    stale = tmp_path / ("0" * 16)
+    stale.mkdir()
+    (stale / "result.pkl").write_text("old")
+    keep = tmp_path / "notes"  # not a cache folder of ours
+    keep.mkdir()
+    cache.memory.cache_clear()
+    location = cache.memory().location
+    assert not stale.exists() and keep.exists()
+    assert str(location).endswith(cache.source_hash()[:16])
+    cache.memory.cache_clear()
