@@ -146,3 +146,18 @@ def test_rkhs_norm_is_alpha_K_alpha(blobs):
     K = laplace_kernel(X, X, 8.0, dtype=np.float64)
     alpha = model.dual_coef_
     assert model.fit_report_.rkhs_norm == pytest.approx(np.sqrt(np.sum(alpha * (K @ alpha))), rel=1e-9)
+
+
+def test_upper_triangle_and_symmetric_products_match_the_full_matrix(blobs):
+    from generalization.kernels import _kernel_times
+
+    X, _ = blobs
+    full = kernel_matrix(X, X, "gaussian", 6.0, dtype=np.float64)
+    upper = kernel_matrix(X, X, "gaussian", 6.0, dtype=np.float64, upper_only=True, block_rows=17)
+    np.testing.assert_allclose(np.triu(upper), np.triu(full), rtol=1e-13)
+    assert np.all(upper[17:, :17] == 0)  # below the diagonal blocks: untouched
+    alpha = np.random.default_rng(0).standard_normal((150, 3))
+    product = _kernel_times(X, X, alpha, "gaussian", 6.0, np.float64, 17, "auto")
+    np.testing.assert_allclose(product, full @ alpha, rtol=1e-11, atol=1e-11)
+    with pytest.raises(ValueError, match="upper_only=True needs A is B"):
+        kernel_matrix(X, X.copy(), "gaussian", 6.0, upper_only=True)
