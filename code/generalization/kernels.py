@@ -208,8 +208,15 @@ class _Factor:
     """The Cholesky factor of ``K + ridge I`` on one backend, and solves with it."""
 
     def __init__(self, K, backend, device):
+        from . import cholesky
+
         self.backend = backend
-        if backend == "scipy":
+        self.blocked = backend == "scipy" and cholesky.needs_blocking(K.shape[0])
+        if self.blocked:
+            # beyond 32-bit LAPACK indexing (n > 46,340): same result, block by block, in place
+            self.factor = K
+            info = cholesky.factor_in_place(K)
+        elif backend == "scipy":
             from scipy.linalg import lapack
 
             # K is C-contiguous and holds the upper triangle of a symmetric matrix; K.T is the
@@ -229,6 +236,10 @@ class _Factor:
 
     def solve(self, R):
         """Return ``(K + ridge I)^{-1} R`` in float64; R of shape (n, k)."""
+        if self.blocked:
+            from . import cholesky
+
+            return cholesky.solve_in_place_factor(self.factor, R).astype(np.float64)
         if self.backend == "scipy":
             from scipy.linalg import lapack
 
