@@ -50,24 +50,26 @@ def factor_in_place(K, block=BLOCK):
     if K.ndim != 2 or K.shape[0] != K.shape[1] or not K.flags.c_contiguous:
         raise ValueError(f"K must be a square C-contiguous array; got shape {K.shape}.")
     n = K.shape[0]
-    L = torch.from_numpy(K).T  # lower triangle of L holds the matrix; shares K's memory
+    # Work on the rows of K (C order, contiguous): K[k:e, e:] is the transposed panel
+    # L[e:, k:e]^T, so every update below writes whole rows.
+    U = torch.from_numpy(K)
     for k in range(0, n, block):
         e = min(k + block, n)
-        diagonal = torch.tril(L[k:e, k:e])
-        diagonal = diagonal + torch.tril(diagonal, -1).T  # symmetric copy of the block
+        diagonal = torch.triu(U[k:e, k:e])
+        diagonal = diagonal + torch.triu(diagonal, 1).T  # symmetric copy of the block
         chol, info = torch.linalg.cholesky_ex(diagonal)
         if int(info) != 0:
             return k + int(info)
-        L[k:e, k:e] = chol
+        U[k:e, k:e] = chol.T
         if e == n:
             break
-        # panel: P = A[e:, k:e] L_kk^{-T}
-        panel = torch.linalg.solve_triangular(chol, L[e:, k:e].T.contiguous(), upper=False).T.contiguous()
-        L[e:, k:e] = panel
-        # trailing update of the lower triangle: A[e:, e:] -= P P^T, one block column at a time
+        # transposed panel: P^T = L_kk^{-1} A[k:e, e:]
+        panel_t = torch.linalg.solve_triangular(chol, U[k:e, e:], upper=False)
+        U[k:e, e:] = panel_t
+        # trailing update of the upper triangle: A[e:, e:] -= P P^T, one block row at a time
         for j in range(e, n, block):
             je = min(j + block, n)
-            L[j:, j:je] -= panel[j - e:] @ panel[j - e:je - e].T
+            U[j:je, j:].addmm_(panel_t[:, j - e:je - e].T, panel_t[:, j - e:], alpha=-1)  # in place, no temporary
     return 0
 
 

@@ -1,0 +1,492 @@
+"""Least squares that interpolates: the minimum-norm solution and its risk.
+
+When a linear model has at least as many features as data points (``p >= n``), many weight
+vectors fit the training data exactly. This module computes the one of smallest Euclidean
+norm, shows four routes to it (the pseudo-inverse, ridge regression as ``alpha -> 0+``,
+gradient descent started at zero, and the kernel form ``K alpha = y``), and evaluates
+Hastie et al.'s closed-form limit of its test risk for isotropic Gaussian features.
+
+Conventions (the same everywhere in this module)::
+
+    X : (n, p) design, rows are data points;  y : (n,) or (n, k) targets
+    least-squares loss   L(w) = 1/(2n) ||X w - y||^2,   grad L(w) = X^T (X w - y) / n
+    ridge                w_alpha = argmin 1/n ||X w - y||^2 + alpha ||w||^2
+                                 = (X^T X + n alpha I)^{-1} X^T y
+    data model           y = X beta + eps,  x ~ N(0, I_p),  eps ~ N(0, sigma^2),
+                         ||beta||^2 = r^2,  snr = r^2 / sigma^2,  gamma = p / n
+    risk                 R(w) = E_x0[(x0^T w - x0^T beta)^2] = ||w - beta||^2
+                         (the *excess* test risk: the noise sigma^2 of a fresh label
+                          is NOT included; add it for the squared prediction error)
+
+References
+----------
+Zhang, Bengio, Hardt, Recht, Vinyals (2017), *Understanding deep learning requires
+rethinking generalization*, ICLR, section 5.
+Hastie, Montanari, Rosset, Tibshirani (2022), *Surprises in high-dimensional ridgeless least
+squares interpolation*, Annals of Statistics 50(2), https://arxiv.org/abs/1903.08560.
+Dobriban, Wager (2018), *High-dimensional asymptotics of prediction: ridge regression and
+classification*, Annals of Statistics 46(1).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .cache import cached
+
+
+def _as_design(X, y):
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D array of shape (n, p); got {X.ndim} dimensions, shape {X.shape}.")
+    if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
+        raise ValueError(f"y must have shape (n,) or (n, k) with n = X.shape[0] = {X.shape[0]}; got shape {y.shape}.")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
+        raise ValueError("X and y must be finite; got NaN or infinity.")
+    return X, y
+
+
+def _nonnegative(name, value, positive=False):
+    if isinstance(value, bool) or not np.isscalar(value) or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite real number; got {value!r}.")
+    if value < 0 or (positive and value == 0):
+        raise ValueError(f"{name} must be {'positive' if positive else 'non-negative'}; got {value!r}.")
+    return float(value)
+
+
+def _spectral_solve(X, y, shrink, rcond):
+    """Return ``V diag(shrink(s)) U^T y`` over the singular values ``s > rcond * s_max``."""
+    u, s, vt = np.linalg.svd(X, full_matrices=False)
+    keep = s > rcond * (s[0] if s.size else 0.0)
+    factor = shrink(s[keep])
+    coef = u[:, keep].T @ y  # coordinates of y in the column space of X
+    coef = coef * (factor[:, None] if y.ndim == 2 else factor)
+    return vt[keep].T @ coef
+
+
+def min_norm_solution(X, y, rcond=None):
+    """The minimum-l2-norm least-squares solution ``pinv(X) @ y``.
+
+    Among all minimizers of ``||X w - y||^2`` (all interpolants when ``p >= n`` and X has
+    full row rank) it returns the one of smallest ``||w||``. Computed from the thin SVD
+    ``X = U diag(s) V^T`` as ``w = V diag(1/s) U^T y``, keeping only singular values above
+    ``rcond * s_max``, so it is stable for ``n > p``, ``n < p`` and rank-deficient X.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+    y : array_like, shape (n,) or (n, k)
+    rcond : float, optional
+        Relative cut-off for small singular values; default ``max(n, p) * eps``, as in
+        ``numpy.linalg.lstsq``.
+
+    Returns
+    -------
+    w : ndarray, shape (p,) or (p, k)
+
+    References
+    ----------
+    Golub, Van Loan (2013), *Matrix Computations*, 4th ed., section 5.5.
+    """
+    X, y = _as_design(X, y)
+    rcond = max(X.shape) * np.finfo(float).eps if rcond is None else _nonnegative("rcond", rcond)
+    return _spectral_solve(X, y, lambda s: 1.0 / s, rcond)
+
+
+def ridge_solution(X, y, alpha):
+    """Ridge regression ``argmin_w 1/n ||X w - y||^2 + alpha ||w||^2``.
+
+    Equal to ``(X^T X + n alpha I)^{-1} X^T y``; computed through the SVD as
+    ``V diag(s / (s^2 + n alpha)) U^T y``, which tends to :func:`min_norm_solution` as
+    ``alpha -> 0+`` (``alpha = 0`` returns it). With this scaling ``alpha`` is the
+    ``lambda`` of Hastie et al. (2022).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+    y : array_like, shape (n,) or (n, k)
+    alpha : float, non-negative
+
+    Returns
+    -------
+    w : ndarray, shape (p,) or (p, k)
+    """
+    X, y = _as_design(X, y)
+    alpha = _nonnegative("alpha", alpha)
+    if alpha == 0:
+        return min_norm_solution(X, y)
+    n = X.shape[0]
+    return _spectral_solve(X, y, lambda s: s / (s * s + n * alpha), 0.0)
+
+
+def gd_path(X, y, lr, num_steps, w0=None, record_every=1):
+    """Iterates of full-batch gradient descent on ``L(w) = 1/(2n) ||X w - y||^2``.
+
+    Each step is ``w <- w - lr * X^T (X w - y) / n``. It converges when
+    ``0 < lr < 2 / lambda_max(X^T X / n)``. Every step moves ``w`` by a vector in the row
+    space of X, so from ``w0 = 0`` the iterates stay in the row space and converge to
+    :func:`min_norm_solution`; from another ``w0`` they converge to the least-squares
+    solution nearest ``w0``, which is ``w0 + pinv(X) (y - X w0)``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+    y : array_like, shape (n,)
+    lr : float, positive
+        Learning rate.
+    num_steps : int, non-negative
+    w0 : array_like, shape (p,), optional
+        Starting point; zero by default.
+    record_every : int, default 1
+        Keep every ``record_every``-th iterate (the start and the last are always kept), so
+        memory is ``O(num_steps / record_every * p)``.
+
+    Returns
+    -------
+    path : ndarray, shape (num_recorded, p)
+        ``num_steps + 1`` rows for ``record_every = 1``.
+    """
+    X, y = _as_design(X, y)
+    if y.ndim != 1:
+        raise ValueError(f"y must have shape (n,) for gd_path; got shape {y.shape}.")
+    lr = _nonnegative("lr", lr, positive=True)
+    for name, value in (("num_steps", num_steps), ("record_every", record_every)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (name == "record_every"):
+            raise ValueError(f"{name} must be a {'positive' if name == 'record_every' else 'non-negative'} integer; got {value!r}.")
+    n, p = X.shape
+    w = np.zeros(p) if w0 is None else np.array(w0, dtype=float)
+    if w.shape != (p,):
+        raise ValueError(f"w0 must have shape (p,) = ({p},); got shape {w.shape}.")
+    path = [w.copy()]
+    for step in range(1, num_steps + 1):
+        w -= lr * (X.T @ (X @ w - y)) / n
+        if step % record_every == 0 or step == num_steps:
+            path.append(w.copy())
+    return np.array(path)
+
+
+def kernel_min_norm_predict(X, y, X_test):
+    """Predictions of the min-norm interpolant in kernel form: solve ``K alpha = y``.
+
+    With the linear kernel ``K = X X^T`` (n x n), ``f(x) = x^T X^T alpha`` with
+    ``alpha = pinv(K) y``. Since ``X^T pinv(X X^T) = pinv(X)``, this is the predictor of
+    :func:`min_norm_solution`; when ``p > n`` and X has full row rank, K is invertible and
+    the predictor interpolates. Only inner products of data points are used: the kernel trick.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+    y : array_like, shape (n,) or (n, k)
+    X_test : array_like, shape (m, p)
+
+    Returns
+    -------
+    predictions : ndarray, shape (m,) or (m, k)
+    """
+    X, y = _as_design(X, y)
+    X_test = np.asarray(X_test, dtype=float)
+    if X_test.ndim != 2 or X_test.shape[1] != X.shape[1]:
+        raise ValueError(f"X_test must have shape (m, p) with p = {X.shape[1]}; got shape {X_test.shape}.")
+    K = X @ X.T
+    # pinv(K) through its eigendecomposition: K = Q diag(e) Q^T, e >= 0.
+    e, Q = np.linalg.eigh(K)
+    keep = e > max(K.shape[0], 1) * np.finfo(float).eps * max(e.max(initial=0.0), 0.0)
+    coef = Q[:, keep].T @ y
+    coef = coef / (e[keep][:, None] if y.ndim == 2 else e[keep])
+    alpha = Q[:, keep] @ coef
+    return (X_test @ X.T) @ alpha
+
+
+def _check_gamma(gamma):
+    gamma = np.asarray(gamma, dtype=float)
+    if gamma.size == 0 or not np.all(np.isfinite(gamma)) or np.any(gamma <= 0):
+        raise ValueError(f"gamma = p/n must be positive and finite; got {gamma!r}.")
+    return gamma
+
+
+def mp_stieltjes(z_neg, gamma):
+    """Marchenko-Pastur Stieltjes transform ``m(-lam) = int dmu(s) / (s + lam)`` for ``lam > 0``.
+
+    ``mu`` is the limiting spectrum of ``X^T X / n`` (p x p, entries N(0, 1)) with
+    ``p / n -> gamma``. It solves ``gamma lam m^2 + (1 - gamma + lam) m - 1 = 0``; the root
+    returned is the positive one.
+    """
+    lam = np.asarray(z_neg, dtype=float)
+    b = 1.0 - gamma + lam
+    # m = (-b + sqrt(b^2 + 4 gamma lam)) / (2 gamma lam), written as 2 / (b + sqrt(...))
+    # to avoid cancellation when gamma lam is small.
+    return 2.0 / (b + np.sqrt(b * b + 4.0 * gamma * lam))
+
+
+def asymptotic_risk_isotropic(gamma, snr, noise_var=1.0):
+    """Limit of the excess test risk of min-norm least squares, isotropic features.
+
+    Hastie et al. (2022), isotropic features, with ``n, p -> infinity``,
+    ``p / n -> gamma``::
+
+        gamma < 1:  R = sigma^2 gamma / (1 - gamma)                         (variance only)
+        gamma > 1:  R = r^2 (1 - 1/gamma) + sigma^2 / (gamma - 1)           (bias + variance)
+
+    with ``r^2 = snr * sigma^2`` the squared norm of the true coefficients. ``R`` is the
+    excess risk ``E[(x0^T w - x0^T beta)^2]``; the noise of a new label is not included.
+    At ``gamma = 1`` the risk is infinite.
+
+    Parameters
+    ----------
+    gamma : float or array_like
+        ``p / n``, positive.
+    snr : float
+        ``r^2 / sigma^2``, non-negative.
+    noise_var : float, default 1
+        ``sigma^2``, non-negative.
+
+    Returns
+    -------
+    risk : float or ndarray, the shape of ``gamma``
+    """
+    gamma = _check_gamma(gamma)
+    sigma2 = _nonnegative("noise_var", noise_var)
+    r2 = _nonnegative("snr", snr) * sigma2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        under = sigma2 * gamma / (1.0 - gamma)
+        over = r2 * (1.0 - 1.0 / gamma) + sigma2 / (gamma - 1.0)
+    risk = np.where(gamma < 1, under, np.where(gamma > 1, over, np.inf))
+    return float(risk) if risk.ndim == 0 else risk
+
+
+def optimal_ridge_risk_isotropic(gamma, snr, noise_var=1.0):
+    """Limit of the excess risk of optimally tuned ridge, isotropic features.
+
+    The optimal penalty is ``alpha* = gamma sigma^2 / r^2 = gamma / snr``. With
+    ``m = mp_stieltjes(alpha*, gamma)``, bias ``r^2 a^2 m'`` plus variance
+    ``sigma^2 gamma (m - a m')`` collapse at ``a = alpha*`` to::
+
+        R* = sigma^2 gamma m(-alpha*)
+
+    (Dobriban and Wager 2018; Hastie et al. 2022 treat ridge too). It is finite for
+    every ``gamma`` and below ``r^2``, the risk of predicting zero. Returns ``(risk,
+    alpha*)``; when ``r^2 = 0`` the optimum is ``alpha* = inf`` and ``R* = 0``.
+    """
+    gamma = _check_gamma(gamma)
+    sigma2 = _nonnegative("noise_var", noise_var)
+    snr = _nonnegative("snr", snr)
+    if snr == 0 or sigma2 == 0:  # r^2 = snr sigma^2 = 0: predicting zero is exact
+        alpha, risk = np.full_like(gamma, np.inf), np.zeros_like(gamma)
+    else:
+        alpha = gamma / snr
+        risk = sigma2 * gamma * mp_stieltjes(alpha, gamma)
+    return (risk, alpha) if gamma.ndim else (float(risk), float(alpha))
+
+
+def expected_risk_gaussian(n, p, snr, noise_var=1.0):
+    """Exact finite-sample expected excess risk of min-norm least squares, Gaussian design.
+
+    Uses ``E tr((X^T X)^{-1}) = p / (n - p - 1)`` for a Gaussian (n x p) X (inverse
+    Wishart mean) and ``E ||P beta||^2 = r^2 n / p`` for the projection onto a random
+    n-dimensional row space::
+
+        p < n - 1:  sigma^2 p / (n - p - 1)
+        p > n + 1:  r^2 (1 - n/p) + sigma^2 n / (p - n - 1)
+
+    and ``inf`` for ``|p - n| <= 1`` (the expectation diverges). The asymptotic formula is
+    its limit; at n = 200 the two differ by about 1%.
+    """
+    sigma2 = _nonnegative("noise_var", noise_var)
+    r2 = _nonnegative("snr", snr) * sigma2
+    if p < n - 1:
+        return sigma2 * p / (n - p - 1)
+    if p > n + 1:
+        return r2 * (1 - n / p) + sigma2 * n / (p - n - 1)
+    return float("inf")
+
+
+def asymptotic_norm_isotropic(gamma, snr, noise_var=1.0):
+    """Limit of ``||w_hat||^2`` for the min-norm solution, isotropic features.
+
+    ``gamma < 1``: ``w_hat = beta + (X^T X)^{-1} X^T eps``, so ``r^2 + sigma^2 gamma/(1-gamma)``;
+    ``gamma > 1``: ``w_hat = P beta + pinv(X) eps`` with P the projection on the row space,
+    so ``r^2 / gamma + sigma^2 / (gamma - 1)``.
+    """
+    gamma = _check_gamma(gamma)
+    sigma2 = _nonnegative("noise_var", noise_var)
+    r2 = _nonnegative("snr", snr) * sigma2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        under = r2 + sigma2 * gamma / (1.0 - gamma)
+        over = r2 / gamma + sigma2 / (gamma - 1.0)
+    norm2 = np.where(gamma < 1, under, np.where(gamma > 1, over, np.inf))
+    return float(norm2) if norm2.ndim == 0 else norm2
+
+
+@dataclass(frozen=True)
+class RiskCurve:
+    """Simulated and closed-form risks of min-norm least squares against ``gamma = p/n``.
+
+    Arrays have one entry per grid point (``risk`` and friends: mean and std over seeds).
+    ``gamma`` is the realized ``p / n`` with ``p = round(gamma * n)``; ``risk_per_seed``
+    has shape (num_gammas, num_seeds).
+    """
+
+    n: int
+    p: np.ndarray
+    gamma: np.ndarray
+    seeds: tuple
+    snr: float
+    noise_var: float
+    risk_per_seed: np.ndarray
+    risk_mean: np.ndarray
+    risk_std: np.ndarray
+    norm2_mean: np.ndarray
+    norm2_std: np.ndarray
+    train_mse_max: float
+    ridge_risk_mean: np.ndarray
+    ridge_risk_std: np.ndarray
+    closed_form: np.ndarray
+    closed_form_norm2: np.ndarray
+    ridge_closed_form: np.ndarray
+    run_time_s: float
+
+
+def simulate_once(n, p, snr, noise_var, seed):
+    """One draw of the isotropic model; returns (min-norm risk, ||w||^2, train MSE, ridge risk).
+
+    ``X`` has i.i.d. N(0, 1) entries, ``beta`` is uniform on the sphere of radius
+    ``r = sqrt(snr * noise_var)``, ``eps ~ N(0, noise_var)``. The risks are exact given the
+    draw: ``||w - beta||^2``. Ridge uses the asymptotically optimal ``alpha* = gamma / snr``.
+    """
+    rng = np.random.default_rng([seed, n, p])
+    X = rng.standard_normal((n, p))
+    beta = rng.standard_normal(p)
+    beta *= np.sqrt(snr * noise_var) / np.linalg.norm(beta)
+    y = X @ beta + np.sqrt(noise_var) * rng.standard_normal(n)
+    u, s, vt = np.linalg.svd(X, full_matrices=False)  # one SVD serves both estimators
+    coef = u.T @ y
+    keep = s > max(n, p) * np.finfo(float).eps * s[0]
+    w = vt[keep].T @ (coef[keep] / s[keep])
+    alpha = (p / n) / snr if snr > 0 else np.inf
+    w_ridge = vt.T @ (coef * s / (s * s + n * alpha)) if np.isfinite(alpha) else np.zeros(p)
+    train_mse = float(np.mean((X @ w - y) ** 2)) if p >= n else 0.0
+    return float(np.sum((w - beta) ** 2)), float(w @ w), train_mse, float(np.sum((w_ridge - beta) ** 2))
+
+
+@cached
+def risk_curve(gammas, n, snr=1.0, noise_var=1.0, seeds=(0, 1, 2, 3, 4)):
+    """Test risk of min-norm interpolation and optimal ridge against ``p / n``, simulated.
+
+    For each ``gamma`` (with ``p = round(gamma n)``) and seed, :func:`simulate_once` draws
+    the isotropic model and records the exact excess risk of the min-norm solution and of
+    optimally tuned ridge, and the squared norm of the min-norm solution. Cached on disk.
+
+    Parameters
+    ----------
+    gammas : sequence of float, positive
+    n : int, number of training points (at least 2)
+    snr, noise_var : float
+        ``r^2 / sigma^2`` and ``sigma^2``.
+    seeds : sequence of int
+
+    Returns
+    -------
+    RiskCurve
+        ``train_mse_max`` is the largest training error of the min-norm solution over all
+        draws with ``p >= n`` (zero up to rounding: it interpolates).
+    """
+    start = time.perf_counter()
+    snr, noise_var = _nonnegative("snr", snr), _nonnegative("noise_var", noise_var)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"n must be an integer of at least 2; got {n!r}.")
+    gammas = _check_gamma(np.atleast_1d(gammas))
+    seeds = tuple(int(s) for s in seeds)
+    if not seeds:
+        raise ValueError("seeds must be a non-empty sequence of integers; got an empty one.")
+    p = np.maximum(1, np.round(gammas * n).astype(int))
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # one BLAS thread: faster for these sizes, and kind to a shared machine
+        out = np.array([[simulate_once(n, int(pi), snr, noise_var, s) for s in seeds] for pi in p])
+    gamma = p / n
+    ridge_cf, _ = optimal_ridge_risk_isotropic(gamma, snr, noise_var)
+    return RiskCurve(
+        n=int(n), p=p, gamma=gamma, seeds=seeds, snr=float(snr), noise_var=float(noise_var),
+        risk_per_seed=out[:, :, 0], risk_mean=out[:, :, 0].mean(1), risk_std=out[:, :, 0].std(1),
+        norm2_mean=out[:, :, 1].mean(1), norm2_std=out[:, :, 1].std(1),
+        train_mse_max=float(out[:, :, 2].max()),
+        ridge_risk_mean=out[:, :, 3].mean(1), ridge_risk_std=out[:, :, 3].std(1),
+        closed_form=asymptotic_risk_isotropic(gamma, snr, noise_var),
+        closed_form_norm2=asymptotic_norm_isotropic(gamma, snr, noise_var),
+        ridge_closed_form=ridge_cf,
+        run_time_s=time.perf_counter() - start,
+    )
+
+
+@dataclass(frozen=True)
+class FourRoutes:
+    """Four routes to the min-norm interpolant on one random problem (see :func:`four_routes`)."""
+
+    n: int
+    p: int
+    seed: int
+    lr: float
+    steps: np.ndarray
+    gd_gap: np.ndarray
+    gd_rowspace_gap: np.ndarray
+    gd_w0_gap_min_norm: np.ndarray
+    gd_w0_gap_nearest: np.ndarray
+    alphas: np.ndarray
+    ridge_gap: np.ndarray
+    w_min_norm: float
+    pinv_gap: float
+    kernel_gap: float
+    train_residual: float
+    run_time_s: float
+
+
+def four_routes(n=40, p=100, seed=0, num_steps=600, alphas=tuple(10.0 ** -np.arange(0, 13, 2)), record_every=5):
+    """Compare :func:`min_norm_solution` with pinv, ridge (alpha -> 0+), GD and the kernel form.
+
+    Draws ``X`` (n, p) and ``y`` (n,) with N(0, 1) entries from ``default_rng(seed)`` and a
+    start ``w0`` with ``||w0|| = ||w_min||``. GD runs at ``lr = 1 / lambda_max(X^T X / n)``.
+    Every ``*_gap`` is a Euclidean distance to the min-norm solution ``w_min`` except
+    ``gd_w0_gap_nearest`` (distance of GD from ``w0`` to ``w0 + pinv(X)(y - X w0)``) and
+    ``gd_rowspace_gap`` (norm of the part of each zero-started iterate outside the row space).
+    ``kernel_gap`` compares predictions on 100 fresh points.
+    """
+    start = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    X, y = rng.standard_normal((n, p)), rng.standard_normal(n)
+    w_min = min_norm_solution(X, y)
+    lr = 1.0 / np.linalg.eigvalsh(X.T @ X / n)[-1]
+    path = gd_path(X, y, lr, num_steps, record_every=record_every)
+    P = np.linalg.pinv(X) @ X  # projection on the row space of X
+    w0 = rng.standard_normal(p)
+    w0 *= np.linalg.norm(w_min) / np.linalg.norm(w0)
+    path0 = gd_path(X, y, lr, num_steps, w0=w0, record_every=record_every)
+    nearest = w0 + min_norm_solution(X, y - X @ w0)
+    X_test = rng.standard_normal((100, p))
+    alphas = np.asarray(alphas, dtype=float)
+    return FourRoutes(
+        n=n, p=p, seed=seed, lr=float(lr),
+        steps=np.minimum(np.arange(len(path)) * record_every, num_steps),
+        gd_gap=np.linalg.norm(path - w_min, axis=1),
+        gd_rowspace_gap=np.linalg.norm(path - path @ P.T, axis=1),
+        gd_w0_gap_min_norm=np.linalg.norm(path0 - w_min, axis=1),
+        gd_w0_gap_nearest=np.linalg.norm(path0 - nearest, axis=1),
+        alphas=alphas,
+        ridge_gap=np.array([np.linalg.norm(ridge_solution(X, y, a) - w_min) for a in alphas]),
+        w_min_norm=float(np.linalg.norm(w_min)),
+        pinv_gap=float(np.linalg.norm(np.linalg.pinv(X) @ y - w_min)),
+        kernel_gap=float(np.max(np.abs(kernel_min_norm_predict(X, y, X_test) - X_test @ w_min))),
+        train_residual=float(np.max(np.abs(X @ w_min - y))),
+        run_time_s=time.perf_counter() - start,
+    )
+
+
+GAMMAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0,
+          5.0, 6.0, 8.0, 10.0)
+"""The chapter's grid of ``gamma = p / n``, on both sides of 1 and including it."""
+
+SETTINGS = {"quick": {"n": 200, "seeds": tuple(range(20))}, "full": {"n": 500, "seeds": tuple(range(40))}}
+"""``n`` and seeds of the chapter's :func:`risk_curve` at each scale (the claims tests use the same)."""
