@@ -26,10 +26,10 @@ CORRUPTIONS = ("true labels", "random labels", "shuffled pixels", "random pixels
 
 SETTINGS = {
     "quick": dict(n_train=1000, n_test=2000, hidden=(512,), seeds=(0, 1, 2), max_epochs=400,
-                  regularizer_epochs=100, lr=1e-3, batch_size=100, fractions=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+                  augment_epochs=80, lr=1e-3, batch_size=100, fractions=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
                   curve_seeds=(0,)),
     "full": dict(n_train=10000, n_test=10000, hidden=(512,), seeds=(0, 1, 2), max_epochs=1000,
-                 regularizer_epochs=1000, lr=1e-3, batch_size=100, fractions=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+                 augment_epochs=1000, lr=1e-3, batch_size=100, fractions=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
                  curve_seeds=(0, 1, 2)),
 }
 
@@ -150,8 +150,12 @@ class RegularizerFits:
 
 
 @cached
-def fit_with_regularizers(n_train, n_test, hidden, seed, max_epochs, lr, batch_size):
-    """True and random labels, with each explicit regularizer; one seed."""
+def fit_with_regularizers(n_train, n_test, hidden, seed, max_epochs, augment_epochs, lr, batch_size):
+    """True and random labels, with each explicit regularizer; one seed.
+
+    Every run trains until it fits its labels or for ``max_epochs``; runs with augmentation,
+    whose every epoch shows new shifted images, stop after ``augment_epochs``.
+    """
     start = time.perf_counter()
     X, y, X_test, y_test = _split(n_train, n_test, seed)
     labels = {"true": y, "random": data.random_labels(y, seed=seed)}
@@ -159,10 +163,12 @@ def fit_with_regularizers(n_train, n_test, hidden, seed, max_epochs, lr, batch_s
     epochs, final, test = np.full(shape, np.nan), np.zeros(shape), np.zeros(shape)
     for r, options in enumerate(REGULARIZERS.values()):
         options = dict(options)
+        budget = max_epochs
         if options.get("augment") == "shift":
             options["augment"] = random_shift(2)
+            budget = augment_epochs
         for j, y_fit in enumerate(labels.values()):
-            log = _fit(X, y_fit, X_test, y_test, hidden, max_epochs, lr, batch_size, seed, **options)
+            log = _fit(X, y_fit, X_test, y_test, hidden, budget, lr, batch_size, seed, **options)
             epochs[r, j] = log.epochs_to_fit if log.epochs_to_fit is not None else np.nan
             final[r, j], test[r, j] = log.train_acc[-1], log.test_acc[-1]
     return RegularizerFits(regularizers=tuple(REGULARIZERS), labels=tuple(labels), epochs_to_fit=epochs,

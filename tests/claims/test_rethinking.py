@@ -16,7 +16,8 @@ def fits():
 
 @pytest.fixture(scope="module")
 def reg():
-    return rethinking.fit_with_regularizers(*COMMON, S["seeds"][0], S["regularizer_epochs"], S["lr"], S["batch_size"])
+    return rethinking.fit_with_regularizers(*COMMON, S["seeds"][0], S["max_epochs"], S["augment_epochs"], S["lr"],
+                                      S["batch_size"])
 
 
 def test_every_corruption_is_fitted_to_100_percent(fits):

@@ -161,3 +161,13 @@ def test_upper_triangle_and_symmetric_products_match_the_full_matrix(blobs):
     np.testing.assert_allclose(product, full @ alpha, rtol=1e-11, atol=1e-11)
     with pytest.raises(ValueError, match="upper_only=True needs A is B"):
         kernel_matrix(X, X.copy(), "gaussian", 6.0, upper_only=True)
+
+
+def test_float32_predictions_classify_like_float64(blobs):
+    X, y = blobs
+    exact = KernelInterpolator(bandwidth=8.0).fit(X[:100], y[:100])
+    fast = KernelInterpolator(bandwidth=8.0, predict_dtype="float32").fit(X[:100], y[:100])
+    np.testing.assert_allclose(fast.decision_function(X[100:]), exact.decision_function(X[100:]), rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(fast.predict(X[100:]), exact.predict(X[100:]))
+    with pytest.raises(ValueError, match="predict_dtype must be 'float32' or 'float64'"):
+        KernelInterpolator(predict_dtype="half").fit(X, y)
