@@ -26,7 +26,7 @@ CORRUPTIONS = ("true labels", "random labels", "shuffled pixels", "random pixels
 
 SETTINGS = {
     "quick": dict(n_train=1000, n_test=2000, hidden=(512,), seeds=(0, 1, 2), max_epochs=400,
-                  augment_epochs=80, lr=1e-3, batch_size=100, fractions=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+                  augment_epochs=50, lr=1e-3, batch_size=100, fractions=(0.0, 0.25, 0.5, 0.75, 1.0),
                   curve_seeds=(0,)),
     "full": dict(n_train=10000, n_test=10000, hidden=(512,), seeds=(0, 1, 2), max_epochs=1000,
                  augment_epochs=1000, lr=1e-3, batch_size=100, fractions=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
