@@ -158,7 +158,6 @@ def kernel_matrix(A, B, kernel, bandwidth, dtype=np.float32, block_rows=BLOCK_RO
         raise ValueError(f"out must be C-contiguous {dtype} of shape {(A.shape[0], B.shape[0])}; "
                          f"got {out.dtype} of shape {out.shape}.")
     dev = _device(device)
-    tdtype = torch.float32 if dtype == np.float32 else torch.float64
     Bt = _tensor(B, dtype, dev)
     b_norms = (Bt * Bt).sum(1)
     for start in range(0, A.shape[0], block_rows):
@@ -166,11 +165,7 @@ def kernel_matrix(A, B, kernel, bandwidth, dtype=np.float32, block_rows=BLOCK_RO
         first = start if upper_only else 0  # columns from the diagonal on
         block = _block(a, Bt[first:], b_norms[first:], kernel, bandwidth,
                        diagonal_at=(start - first) if same else None)
-        target = out[start:start + block.shape[0], first:]
-        if dev.type == "cpu":
-            target[...] = block.numpy()
-        else:
-            target[...] = block.to(tdtype).cpu().numpy()
+        out[start:start + block.shape[0], first:] = block.cpu().numpy()  # .cpu() is free on the CPU
     return out
 
 
@@ -382,8 +377,8 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
         norm_Y = np.linalg.norm(Y)
         steps, history = 0, []
         while True:
-            fitted = _kernel_times(self.X_fit_, self.X_fit_, alpha, dtype=np.float64, **args) + self.ridge * alpha
-            residual = Y - fitted
+            K_alpha = _kernel_times(self.X_fit_, self.X_fit_, alpha, dtype=np.float64, **args)
+            residual = Y - K_alpha - self.ridge * alpha
             history.append(np.linalg.norm(residual) / norm_Y)
             stalled = len(history) > 1 and history[-1] > 0.5 * history[-2]
             if history[-1] <= self.tol or steps >= self.max_refinements or stalled:
@@ -397,13 +392,13 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
                 f"after {steps} refinement steps (history {', '.join(f'{h:.1e}' for h in history)}): the kernel "
                 f"matrix is too ill-conditioned for {self.dtype}. Use dtype='float64' or a ridge.",
                 ConditioningWarning, stacklevel=2)
-        train_error = float(np.mean(fitted.argmax(1) != codes))  # fitted = K alpha, from the last residual
+        train_error = float(np.mean(K_alpha.argmax(1) != codes))  # K alpha: the fit on the training set
         self.dual_coef_ = alpha
         self.fit_report_ = FitReport(
             n_samples=X.shape[0], n_outputs=Y.shape[1], backend=backend,
             relative_residual=float(history[-1]), refinement_steps=steps, train_error=train_error,
             # ||f||^2 = trace(alpha^T K alpha), with K alpha in float64 from the last residual
-            rkhs_norm=float(np.sqrt(np.sum(alpha * (fitted - self.ridge * alpha)))),
+            rkhs_norm=float(np.sqrt(np.sum(alpha * K_alpha))),
             kernel_time_s=kernel_time, factor_time_s=factor_time, refine_time_s=refine_time)
         return self
 

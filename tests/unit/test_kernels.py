@@ -171,3 +171,12 @@ def test_float32_predictions_classify_like_float64(blobs):
     np.testing.assert_array_equal(fast.predict(X[100:]), exact.predict(X[100:]))
     with pytest.raises(ValueError, match="predict_dtype must be 'float32' or 'float64'"):
         KernelInterpolator(predict_dtype="half").fit(X, y)
+
+
+def test_training_error_uses_the_fitted_function_with_a_ridge(blobs):
+    X, _ = blobs
+    y = np.random.default_rng(5).integers(0, 3, size=X.shape[0])  # labels a strong ridge cannot fit
+    model = KernelInterpolator(bandwidth=8.0, ridge=10.0).fit(X, y)
+    expected = np.mean(model.predict(X) != y)  # K alpha, without the ridge term
+    assert expected > 0.1  # ((K + ridge I) alpha would reproduce y and report 0)
+    assert model.fit_report_.train_error == pytest.approx(expected)
