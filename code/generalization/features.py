@@ -31,6 +31,7 @@ classical bias-variance trade-off*, PNAS.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,17 +107,11 @@ class RandomFeatureMap:
         """``(W, b)``: W of shape (n_inputs, n_features), b of shape (n_features,) (zeros for ReLU).
 
         Weights and phases come from two independent streams of ``seed``, filled feature by
-        feature, which is what makes maps of one seed nested.
+        feature, which is what makes maps of one seed nested. The arrays are read-only and
+        shared by equal maps (the last two are kept), so transforming training and test
+        points separately draws them once.
         """
-        weight_stream, phase_stream = (np.random.default_rng(s)
-                                       for s in np.random.SeedSequence(self.seed).spawn(2))
-        scale = 1.0 / self.bandwidth if self.kind == "fourier" else self.bandwidth
-        W = weight_stream.standard_normal((self.n_features, self.n_inputs)).T * scale
-        if self.kind == "fourier":
-            b = phase_stream.uniform(0.0, 2.0 * np.pi, self.n_features)
-        else:
-            b = np.zeros(self.n_features)
-        return W, b
+        return _parameters(self.kind, self.n_inputs, self.n_features, self.bandwidth, self.seed)
 
     def transform(self, X, dtype=np.float64, block_rows=BLOCK_ROWS):
         """The feature matrix ``Phi`` of shape (n, n_features), computed in row blocks."""
@@ -126,7 +121,7 @@ class RandomFeatureMap:
             raise ValueError(f"dtype must be float32 or float64; got {dtype}.")
         block_rows = _positive_int("block_rows", block_rows)
         W, b = self.parameters()
-        W, b = W.astype(dtype), b.astype(dtype)
+        W, b = W.astype(dtype, copy=False), b.astype(dtype, copy=False)
         norm = dtype.type(np.sqrt(2.0 / self.n_features))
         out = np.empty((X.shape[0], self.n_features), dtype=dtype)
         for start in range(0, X.shape[0], block_rows):
@@ -139,6 +134,17 @@ class RandomFeatureMap:
                 np.maximum(block, 0, out=block)
             block *= norm
         return out
+
+
+@functools.lru_cache(maxsize=2)
+def _parameters(kind, n_inputs, n_features, bandwidth, seed):
+    weight_stream, phase_stream = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    scale = 1.0 / bandwidth if kind == "fourier" else bandwidth
+    W = weight_stream.standard_normal((n_features, n_inputs)).T * scale
+    b = phase_stream.uniform(0.0, 2.0 * np.pi, n_features) if kind == "fourier" else np.zeros(n_features)
+    W.flags.writeable = False
+    b.flags.writeable = False
+    return W, b
 
 
 def random_fourier_features(X, n_features, bandwidth, seed, dtype=np.float64):

@@ -116,7 +116,7 @@ def _evaluate(model, X, y, batch_size=4096):
 
 def train(model, X_train, y_train, X_test=None, y_test=None, *, lr=0.01, num_epochs=10, batch_size=128,
           optimizer="sgd", momentum=0.9, weight_decay=0.0, augment=None, record_example_loss=False,
-          stop_at_train_acc=None, test_every=1, seed=0):
+          stop_at_train_acc=None, test_every=1, on_epoch=None, seed=0):
     """Train ``model`` with cross-entropy; return a :class:`TrainLog`.
 
     Parameters
@@ -140,6 +140,10 @@ def train(model, X_train, y_train, X_test=None, y_test=None, *, lr=0.01, num_epo
     test_every : int, default 1
         Evaluate the test set every ``test_every`` epochs (and always after the last);
         ``test_acc``/``test_loss`` then hold only those evaluations.
+    on_epoch : callable, optional
+        ``on_epoch(epoch, model)`` is called before training (epoch 0) and after every
+        epoch, once that epoch has been logged; for measurements the log does not take
+        (e.g. accuracy on groups of examples). It must not change the model.
     seed : int
         Seeds the order of the batches and the augmentation.
     """
@@ -154,6 +158,8 @@ def train(model, X_train, y_train, X_test=None, y_test=None, *, lr=0.01, num_epo
     if has_test:
         X_test = torch.tensor(np.asarray(X_test, dtype=np.float32))
         y_test = torch.tensor(np.asarray(y_test, dtype=np.int64))
+    if on_epoch is not None and not callable(on_epoch):
+        raise ValueError(f"on_epoch must be callable or None; got {on_epoch!r}.")
     if optimizer not in ("sgd", "adam"):
         raise ValueError(f"optimizer must be 'sgd' or 'adam'; got {optimizer!r}.")
     if isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or num_epochs < 0:
@@ -177,6 +183,9 @@ def train(model, X_train, y_train, X_test=None, y_test=None, *, lr=0.01, num_epo
             loss, acc = _evaluate(model, X_test, y_test)
             log.test_loss.append(loss)
             log.test_acc.append(acc)
+        if on_epoch is not None:
+            on_epoch(epoch, model)
+            model.train()
         return log.train_acc[-1]
 
     record(0)

@@ -102,3 +102,12 @@ def test_rows_are_transformed_independently(points):
 def test_bad_input_raises_value_error(points, call, message):
     with pytest.raises(ValueError, match=message):
         call(points[0])
+
+
+def test_parameters_are_drawn_once_and_read_only():
+    fmap = features.RandomFeatureMap("fourier", 5, 7, 1.0, seed=0)
+    W, b = fmap.parameters()
+    assert features.RandomFeatureMap("fourier", 5, 7, 1.0, seed=0).parameters()[0] is W
+    with pytest.raises(ValueError):
+        W[0, 0] = 1.0
+    assert W.shape == (5, 7) and b.shape == (7,)

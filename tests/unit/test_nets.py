@@ -85,3 +85,23 @@ def test_corruptions_keep_shapes_and_statistics():
     assert set(np.unique(labels)) == set(range(10))
     with pytest.raises(ValueError, match="X must be a 2-D array"):
         data.random_pixels(X[0], seed=0)
+
+
+def test_on_epoch_sees_every_epoch_and_does_not_change_training():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(64, 784)).astype(np.float32), rng.integers(0, 10, 64)
+    calls = []
+
+    def probe(epoch, model):
+        model.eval()  # train() must restore training mode afterwards
+        with torch.no_grad():
+            calls.append((epoch, model(torch.tensor(X)).argmax(1).eq(torch.tensor(y)).float().mean().item()))
+
+    plain = nets.train(nets.mlp(hidden=(32,), dropout=0.2, seed=1), X, y, num_epochs=4, batch_size=16, seed=2)
+    probed = nets.train(nets.mlp(hidden=(32,), dropout=0.2, seed=1), X, y, num_epochs=4, batch_size=16, seed=2,
+                        on_epoch=probe)
+    assert [epoch for epoch, _ in calls] == [0, 1, 2, 3, 4]
+    np.testing.assert_allclose([acc for _, acc in calls], probed.train_acc)
+    assert probed.train_loss == plain.train_loss
+    with pytest.raises(ValueError, match="on_epoch must be callable"):
+        nets.train(nets.mlp(hidden=(8,)), X, y, num_epochs=1, on_epoch="print")
