@@ -17,9 +17,32 @@ Arpit et al. (2017), *A closer look at memorization in deep networks*, ICML.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
+
+
+@contextmanager
+def threads(n):
+    """Run torch on ``n`` CPU threads inside the block, then restore the previous count."""
+    import torch
+
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"the number of threads must be a positive integer; got {n!r}.")
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def torch_threads():
+    """The number of CPU threads torch uses now."""
+    import torch
+
+    return torch.get_num_threads()
 
 
 def seed_everything(seed):
@@ -116,7 +139,7 @@ def _evaluate(model, X, y, batch_size=4096):
 
 def train(model, X_train, y_train, X_test=None, y_test=None, *, lr=0.01, num_epochs=10, batch_size=128,
           optimizer="sgd", momentum=0.9, weight_decay=0.0, augment=None, record_example_loss=False,
-          stop_at_train_acc=None, test_every=1, on_epoch=None, seed=0):
+          stop_at_train_acc=None, test_every=1, on_epoch=None, num_threads=None, seed=0):
     """Train ``model`` with cross-entropy; return a :class:`TrainLog`.
 
     Parameters
@@ -144,9 +167,21 @@ def train(model, X_train, y_train, X_test=None, y_test=None, *, lr=0.01, num_epo
         ``on_epoch(epoch, model)`` is called before training (epoch 0) and after every
         epoch, once that epoch has been logged; for measurements the log does not take
         (e.g. accuracy on groups of examples). It must not change the model.
+    num_threads : int, optional
+        Torch CPU threads while training (restored afterwards); None keeps the current
+        setting. One thread suits small networks on a machine shared with other work.
     seed : int
         Seeds the order of the batches and the augmentation.
     """
+    with threads(torch_threads() if num_threads is None else num_threads):
+        return _train(model, X_train, y_train, X_test, y_test, lr=lr, num_epochs=num_epochs, batch_size=batch_size,
+                      optimizer=optimizer, momentum=momentum, weight_decay=weight_decay, augment=augment,
+                      record_example_loss=record_example_loss, stop_at_train_acc=stop_at_train_acc,
+                      test_every=test_every, on_epoch=on_epoch, seed=seed)
+
+
+def _train(model, X_train, y_train, X_test, y_test, *, lr, num_epochs, batch_size, optimizer, momentum, weight_decay,
+           augment, record_example_loss, stop_at_train_acc, test_every, on_epoch, seed):
     import torch
     import torch.nn.functional as F
 

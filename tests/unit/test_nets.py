@@ -105,3 +105,17 @@ def test_on_epoch_sees_every_epoch_and_does_not_change_training():
     assert probed.train_loss == plain.train_loss
     with pytest.raises(ValueError, match="on_epoch must be callable"):
         nets.train(nets.mlp(hidden=(8,)), X, y, num_epochs=1, on_epoch="print")
+
+
+def test_training_uses_the_requested_threads_and_restores_the_count():
+    before = torch.get_num_threads()
+    seen = []
+    X, y = np.zeros((8, 4), dtype=np.float32), np.zeros(8, dtype=np.int64)
+    nets.train(nets.mlp(n_inputs=4, hidden=(2,), n_classes=2), X, y, num_epochs=1, num_threads=1,
+               on_epoch=lambda epoch, model: seen.append(torch.get_num_threads()))
+    assert seen == [1, 1] and torch.get_num_threads() == before
+    nets.train(nets.mlp(n_inputs=4, hidden=(2,), n_classes=2), X, y, num_epochs=1,
+               on_epoch=lambda epoch, model: seen.append(torch.get_num_threads()))
+    assert seen[2:] == [before, before]
+    with pytest.raises(ValueError, match="number of threads must be a positive integer"):
+        nets.train(nets.mlp(n_inputs=4, hidden=(2,), n_classes=2), X, y, num_threads=0)
