@@ -77,6 +77,46 @@ def _tensor(array, dtype, device):
     return torch.as_tensor(array, device=device)
 
 
+EXACT_LEVELS = 255  # 8-bit images scaled to [0, 1]: pixel = k / 255, k in 0..255
+EXACT_MAX_FEATURES = 1023  # centred codes |k - 128| <= 128: d * 128^2 < 2^24 keeps float32 sums exact
+
+
+def _pixel_codes(X):
+    """Centred integer codes ``k - 128`` (float32) when every entry of X is ``k / 255``, else None.
+
+    For such data a float32 matrix product of the codes is *exact*: every product is an
+    integer of size at most 128^2 and every partial sum of at most 1023 of them stays below
+    2^24, where float32 still represents all integers, whatever order the BLAS adds them
+    in. Squared distances ``||a - b||^2 = ||c_a - c_b||^2 / 255^2`` then follow exactly
+    from one float32 product, at float32 speed, instead of a float64 product at half the
+    speed or less.
+    """
+    if X.shape[1] > EXACT_MAX_FEATURES:
+        return None
+    X = np.asarray(X)
+    # float32 arithmetic is enough to recognise the levels (k / 255 * 255 is within 1e-4 of k)
+    scaled = X.astype(np.float32 if X.dtype == np.float32 else np.float64) * EXACT_LEVELS
+    codes = np.rint(scaled)
+    if codes.min() < 0 or codes.max() > EXACT_LEVELS or np.abs(scaled - codes).max() > 1e-3:
+        return None
+    codes -= 128
+    return codes.astype(np.float32, copy=False)
+
+
+def _exact_block(ca, Cbt, ca_norms, cb_norms, kernel, bandwidth, diagonal_at=None):
+    """Float64 kernel values from centred pixel codes (see :func:`_pixel_codes`), as a new tensor."""
+    import torch
+
+    block = (ca @ Cbt.T).double()  # exact integers
+    block.mul_(-2).add_(ca_norms[:, None]).add_(cb_norms[None, :]).mul_(1.0 / EXACT_LEVELS ** 2)
+    if diagonal_at is not None:
+        rows = torch.arange(block.shape[0], device=block.device)
+        block[rows, rows + diagonal_at] = 0
+    if kernel == "gaussian":
+        return block.mul_(-1.0 / (2 * bandwidth * bandwidth)).exp_()
+    return block.sqrt_().mul_(-1.0 / bandwidth).exp_()
+
+
 def _block(a, Bt, b_norms, kernel, bandwidth, diagonal_at=None):
     """Kernel values between the rows of tensors ``a`` and ``Bt``, as a new tensor.
 
@@ -261,15 +301,34 @@ def _kernel_times(X, Z, alpha, kernel, bandwidth, dtype, block_rows, device):
     X, Z, bandwidth, dtype = _check_kernel_args(X, Z, kernel, bandwidth, dtype)
     dev = _device(device)
     block_rows = max(1, min(block_rows, (1 << 26) // max(1, Z.shape[0])))  # <= 64M numbers a block
-    Zt = _tensor(Z, dtype, dev)
-    z_norms = (Zt * Zt).sum(1)
-    weights = torch.as_tensor(alpha, dtype=torch.float64, device=dev)
+    # float64 on the CPU for 8-bit images: exact distances from a float32 product (the GPU
+    # may round float32 products through TF32, so it keeps the float64 path)
+    codes_x = codes_z = None
+    if dtype == np.float64 and dev.type == "cpu":
+        codes_z = _pixel_codes(Z)
+        codes_x = codes_z if (symmetric or codes_z is None) else _pixel_codes(X)
+    exact = codes_x is not None and codes_z is not None
+    if exact:
+        Zt = torch.from_numpy(codes_z)
+        z_norms = (Zt.double() ** 2).sum(1)
+        Xc = torch.from_numpy(codes_x)
+        x_norms = z_norms if symmetric else (Xc.double() ** 2).sum(1)
+    else:
+        Zt = _tensor(Z, dtype, dev)
+        z_norms = (Zt * Zt).sum(1)
+    # C order: LAPACK's solves return Fortran-ordered arrays, and a transposed block times
+    # Fortran-ordered weights runs at half the speed (measured: 16.7 s against 9.3 s at n = 20,000)
+    weights = torch.as_tensor(np.ascontiguousarray(alpha, dtype=np.float64), device=dev)
     result = torch.zeros((X.shape[0], alpha.shape[1]), dtype=torch.float64, device=dev)
     for start in range(0, X.shape[0], block_rows):
         stop = min(start + block_rows, X.shape[0])
         first = start if symmetric else 0
-        block = _block(_tensor(X[start:stop], dtype, dev), Zt[first:], z_norms[first:], kernel, bandwidth,
-                       diagonal_at=0 if symmetric else None).double()
+        if exact:
+            block = _exact_block(Xc[start:stop], Zt[first:], x_norms[start:stop], z_norms[first:], kernel, bandwidth,
+                                 diagonal_at=0 if symmetric else None)
+        else:
+            block = _block(_tensor(X[start:stop], dtype, dev), Zt[first:], z_norms[first:], kernel, bandwidth,
+                           diagonal_at=0 if symmetric else None).double()
         result[start:stop] += block @ weights[first:]
         if symmetric and stop < Z.shape[0]:
             result[stop:] += block[:, stop - start:].T @ weights[start:stop]

@@ -180,3 +180,38 @@ def test_training_error_uses_the_fitted_function_with_a_ridge(blobs):
     expected = np.mean(model.predict(X) != y)  # K alpha, without the ridge term
     assert expected > 0.1  # ((K + ridge I) alpha would reproduce y and report 0)
     assert model.fit_report_.train_error == pytest.approx(expected)
+
+
+def _pixels(rng, n, d=784, dtype=np.float32):
+    """n random 8-bit 'images' scaled to [0, 1], mostly dark like MNIST, some saturated."""
+    k = np.where(rng.random((n, d)) < 0.8, 0, rng.integers(0, 256, (n, d)))
+    k[0] = 255  # an all-white image: the largest possible norm
+    return (k / 255).astype(dtype), k
+
+
+def test_pixel_codes_detect_8_bit_images_only():
+    from generalization.kernels import _pixel_codes
+
+    rng = np.random.default_rng(0)
+    X, k = _pixels(rng, 5)
+    np.testing.assert_array_equal(_pixel_codes(X), k - 128)
+    np.testing.assert_array_equal(_pixel_codes(X.astype(np.float64)), k - 128)
+    assert _pixel_codes(X + 0.3 / 255) is None  # between levels
+    assert _pixel_codes(X - 1) is None  # below 0
+    assert _pixel_codes(np.zeros((2, 1024))) is None  # too many features for exact float32 sums
+
+
+@pytest.mark.parametrize("kernel, bandwidth", [("gaussian", 5.0), ("laplace", 10.0)])
+def test_float64_products_on_8_bit_images_are_exact(kernel, bandwidth):
+    from generalization.kernels import _kernel_times
+
+    rng = np.random.default_rng(1)
+    X, kx = _pixels(rng, 300)
+    Z, kz = _pixels(rng, 200)
+    alpha = rng.normal(size=(200, 3))
+    # reference: distances from the exact pixels k / 255 in float64 (integers first: exact)
+    for A, ka, B, kb, w in ((X, kx, Z, kz, alpha), (Z, kz, Z, kz, alpha)):
+        d2 = np.maximum((ka ** 2).sum(1)[:, None] + (kb ** 2).sum(1)[None, :] - 2.0 * ka @ kb.T, 0) / 255 ** 2
+        K = np.exp(-d2 / (2 * bandwidth ** 2)) if kernel == "gaussian" else np.exp(-np.sqrt(d2) / bandwidth)
+        got = _kernel_times(A, A if B is A else B, w, kernel, bandwidth, np.float64, 64, "cpu")
+        np.testing.assert_allclose(got, K @ w, rtol=1e-12, atol=1e-12 * np.abs(K @ w).max())
