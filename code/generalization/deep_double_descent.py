@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import functools
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import data
+from . import data, nets
 from . import scale as current_scale
 from .cache import cached
 
@@ -293,20 +292,6 @@ def train_bank(bank, X, labels, X_test, y_test, *, lr, num_steps, n_evals=30, we
 
 
 # ----------------------------------------------------------------------------- experiments
-@contextmanager
-def _one_thread():
-    """Run torch on one thread: the matrices are small, and extra threads only help on an idle
-    machine (on a busy one they spin and run several times slower)."""
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 @dataclass(frozen=True)
 class WidthSweep:
     """Errors of every (noise level, width, seed) network over training.
@@ -342,7 +327,7 @@ def width_sweep(n_train, n_test, n_components, widths, noise_levels, seeds, num_
     X, y, X_test, y_test = mnist_task(n_train, n_test, n_components)
     grid = [(a, w, s) for a in noise_levels for w in widths for s in seeds]
     labels = np.stack([data.corrupt_labels(y, a, seed=1000 + s, n_classes=N_CLASSES)[0] for a, _, s in grid])
-    with _one_thread():
+    with nets.threads(1):  # small matrices: a second thread only spins
         bank = network_bank(n_components, [w for _, w, _ in grid], [s for *_, s in grid])
         log = train_bank(bank, X, labels, X_test, y_test, lr=lr, num_steps=num_steps, n_evals=n_evals)
     shape = (len(noise_levels), len(widths), len(seeds), len(log.steps))
@@ -386,7 +371,7 @@ def sample_sweep(sample_sizes, n_test, n_components, widths, noise, seeds, num_s
     grid = [(w, n, s) for w in widths for n in sizes for s in seeds]
     labels = np.stack([noisy[s] for *_, s in grid])
     weights = np.stack([np.arange(sizes[-1]) < n for _, n, _ in grid]).astype(np.float32)
-    with _one_thread():
+    with nets.threads(1):  # small matrices: a second thread only spins
         bank = network_bank(n_components, [w for w, *_ in grid], [s for *_, s in grid])
         log = train_bank(bank, X, labels, X_test, y_test, lr=lr, num_steps=num_steps, n_evals=1, weights=weights)
     shape = (len(widths), len(sizes), len(seeds))

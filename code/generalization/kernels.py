@@ -105,10 +105,15 @@ def _pixel_codes(X):
 
 def _exact_block(ca, Cbt, ca_norms, cb_norms, kernel, bandwidth, diagonal_at=None):
     """Float64 kernel values from centred pixel codes (see :func:`_pixel_codes`), as a new tensor."""
-    import torch
-
     block = (ca @ Cbt.T).double()  # exact integers
     block.mul_(-2).add_(ca_norms[:, None]).add_(cb_norms[None, :]).mul_(1.0 / EXACT_LEVELS ** 2)
+    return _kernel_of_distances(block, kernel, bandwidth, diagonal_at)
+
+
+def _kernel_of_distances(block, kernel, bandwidth, diagonal_at):
+    """Turn a block of squared distances into kernel values, in place."""
+    import torch
+
     if diagonal_at is not None:
         rows = torch.arange(block.shape[0], device=block.device)
         block[rows, rows + diagonal_at] = 0
@@ -124,17 +129,10 @@ def _block(a, Bt, b_norms, kernel, bandwidth, diagonal_at=None):
     are set to exactly 0 (rounding leaves ~eps*||x||^2 there, which the Laplace kernel's
     square root would amplify).
     """
-    import torch
-
     block = a @ Bt.T  # the one matrix product of the block
     # d2 = ||a||^2 + ||b||^2 - 2 a.b, clipped at 0 against rounding
     block.mul_(-2).add_((a * a).sum(1)[:, None]).add_(b_norms[None, :]).clamp_(min=0)
-    if diagonal_at is not None:
-        rows = torch.arange(block.shape[0], device=block.device)
-        block[rows, rows + diagonal_at] = 0
-    if kernel == "gaussian":
-        return block.mul_(-1.0 / (2 * bandwidth * bandwidth)).exp_()
-    return block.sqrt_().mul_(-1.0 / bandwidth).exp_()
+    return _kernel_of_distances(block, kernel, bandwidth, diagonal_at)
 
 
 def _check_kernel_args(A, B, kernel, bandwidth, dtype):

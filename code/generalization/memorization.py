@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -62,25 +61,6 @@ by example."""
 def settings(scale=None):
     """The experiment sizes of ``scale`` (default: :func:`generalization.scale`)."""
     return SETTINGS[scale or current_scale()]
-
-
-@contextmanager
-def single_threaded():
-    """Run torch on one CPU thread inside the block, then restore the previous setting.
-
-    The matrix products here are small (batches of 100 through a few hundred units), too
-    small for several threads to pay for their synchronization: measured on the book's
-    2-core machine, one thread trains these networks 2 to 6 times faster than two, and the
-    gap grows when other processes share the cores.
-    """
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # --- per-example statistics -------------------------------------------------------------
@@ -237,7 +217,7 @@ def example_difficulty(n_train, hidden, seeds, real_epochs, random_epochs, lr, b
         runs = []
         for seed in seeds:
             model = nets.mlp(hidden=hidden, seed=seed)
-            with single_threaded():
+            with nets.threads(1):  # small matrices: one thread is 2-6x faster than two
                 runs.append(nets.train(model, X, y_fit, lr=lr, optimizer="adam", num_epochs=num_epochs,
                                        batch_size=batch_size, record_example_loss=True, seed=seed))
         losses[name] = np.stack([log.example_loss for log in runs])
@@ -309,7 +289,7 @@ def noisy_run(n_train, n_test, hidden, noise_level, seed, num_epochs, lr, batch_
     groups = {"clean": tensors(X[~changed], y_noisy[~changed]), "noisy": tensors(X[changed], y_noisy[changed]),
               "test": tensors(mnist.X_test[:n_test], mnist.y_test[:n_test])}
     probe = _GroupAccuracy(groups)
-    with single_threaded():
+    with nets.threads(1):  # small matrices: one thread is 2-6x faster than two
         log = nets.train(model, X, y_noisy, lr=lr, optimizer="adam", num_epochs=num_epochs, batch_size=batch_size,
                          weight_decay=options.get("weight_decay", 0.0), on_epoch=probe, record_example_loss=True,
                          seed=seed)
