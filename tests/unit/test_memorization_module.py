@@ -114,12 +114,3 @@ def test_example_difficulty_is_reproducible_and_shaped():
     assert a.learning_epoch["real"].shape == (2, 200)
     np.testing.assert_array_equal(a.example_loss["real"], b.example_loss["real"])
     assert not np.array_equal(a.example_loss["real"][0], a.example_loss["real"][1])  # seeds differ
-
-
-def test_single_threaded_restores_the_thread_count():
-    import torch
-
-    before = torch.get_num_threads()
-    with mz.single_threaded():
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before

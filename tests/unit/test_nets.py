@@ -119,3 +119,15 @@ def test_training_uses_the_requested_threads_and_restores_the_count():
     assert seen[2:] == [before, before]
     with pytest.raises(ValueError, match="number of threads must be a positive integer"):
         nets.train(nets.mlp(n_inputs=4, hidden=(2,), n_classes=2), X, y, num_threads=0)
+
+
+def test_threads_context_restores_the_count_even_after_an_error():
+    before = torch.get_num_threads()
+    with pytest.raises(RuntimeError):
+        with nets.threads(1):
+            assert torch.get_num_threads() == 1
+            raise RuntimeError("inside")
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="number of threads must be a positive integer"):
+        with nets.threads(True):
+            pass
