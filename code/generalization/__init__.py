@@ -47,3 +47,20 @@ def scale():
             f"got {raw!r}."
         )
     return value
+
+
+def settings_for(table, scale_name=None):
+    """The entry of a chapter's ``{scale: settings}`` table for ``scale_name``.
+
+    ``None`` means the scale from the environment (:func:`scale`). Every chapter module's
+    ``settings(scale=None)`` is this lookup on its own table.
+
+    Raises
+    ------
+    ValueError
+        If the table has no entry for the scale.
+    """
+    name = scale_name or scale()
+    if name not in table:
+        raise ValueError(f"scale must be one of {tuple(table)}; got {name!r}.")
+    return table[name]

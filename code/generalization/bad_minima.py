@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import data, nets
-from . import scale as current_scale
+from . import settings_for
 from .cache import cached
 from .rethinking import random_shift
 
@@ -48,7 +48,7 @@ SETTINGS = {
 
 def settings(scale=None):
     """The experiment sizes of ``scale`` (default: :func:`generalization.scale`)."""
-    return SETTINGS[scale or current_scale()]
+    return settings_for(SETTINGS, scale)
 
 
 def _positive_int(name, value, minimum=1):

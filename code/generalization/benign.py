@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import scale as current_scale
+from . import settings_for
 from .cache import cached
 from .linear import min_norm_solution
 
@@ -64,7 +64,7 @@ SETTINGS = {
 
 def settings(scale=None):
     """The experiment settings of ``scale`` (default: :func:`generalization.scale`)."""
-    return SETTINGS[scale or current_scale()]
+    return settings_for(SETTINGS, scale)
 
 
 def _count(name, value):

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import data, nets
-from . import scale as current_scale
+from . import settings_for
 from .cache import cached
 
 N_CLASSES = 10
@@ -54,7 +54,7 @@ SETTINGS = {
 
 def settings(scale=None):
     """The experiment sizes of ``scale`` (default: :func:`generalization.scale`)."""
-    return SETTINGS[scale or current_scale()]
+    return settings_for(SETTINGS, scale)
 
 
 def n_parameters(width, n_inputs, n_classes=N_CLASSES):

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import scale as current_scale
+from . import settings_for
 from .cache import cached
 from .features import KINDS, RandomFeatureMap, arccos_kernel
 
@@ -64,7 +64,7 @@ SETTINGS = {
 
 def settings(scale=None):
     """The experiment settings of ``scale`` (default: :func:`generalization.scale`)."""
-    return SETTINGS[scale or current_scale()]
+    return settings_for(SETTINGS, scale)
 
 
 def _blas_threads(X):

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import scale as current_scale
+from . import settings_for
 from .cache import cached
 from .features import RandomFeatureMap
 from .variance import PARTS, decompose_moments, ensemble_error_linear
@@ -59,7 +59,7 @@ NOISELESS = dict(noise_var=0.0, samplings=(0, 1, 2, 3), inits=tuple(range(8)), r
 
 def settings(scale=None):
     """The experiment settings of ``scale`` (default: :func:`generalization.scale`)."""
-    return SETTINGS[scale or current_scale()]
+    return settings_for(SETTINGS, scale)
 
 
 def _count(name, value, minimum=1):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import scale as current_scale
+from . import settings_for
 from .cache import cached
 from .data import corrupt_labels, load_mnist, subsample
 from .kernels import KernelInterpolator
@@ -38,7 +38,7 @@ SETTINGS = {
 
 def settings(scale=None):
     """The experiment settings of ``scale`` (default: :func:`generalization.scale`)."""
-    return SETTINGS[scale or current_scale()]
+    return settings_for(SETTINGS, scale)
 
 
 def _one_nn_error(X_train, y_train, X_test, y_test):

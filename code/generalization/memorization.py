@@ -29,7 +29,7 @@ from itertools import combinations
 import numpy as np
 
 from . import data, nets
-from . import scale as current_scale
+from . import settings_for
 from .cache import cached
 
 FIT_THRESHOLD = math.log(2)
@@ -60,7 +60,7 @@ by example."""
 
 def settings(scale=None):
     """The experiment sizes of ``scale`` (default: :func:`generalization.scale`)."""
-    return SETTINGS[scale or current_scale()]
+    return settings_for(SETTINGS, scale)
 
 
 # --- per-example statistics -------------------------------------------------------------

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import data, nets
-from . import scale as current_scale
+from . import settings_for
 from .cache import cached
 
 CORRUPTIONS = ("true labels", "random labels", "shuffled pixels", "random pixels", "Gaussian noise")
@@ -36,7 +36,7 @@ SETTINGS = {
 
 def settings(scale=None):
     """The experiment sizes of ``scale`` (default: :func:`generalization.scale`)."""
-    return SETTINGS[scale or current_scale()]
+    return settings_for(SETTINGS, scale)
 
 
 def corrupt(name, X_train, y_train, X_test, seed):

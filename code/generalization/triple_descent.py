@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import scale as current_scale
+from . import settings_for
 from .cache import cached
 
 ABS_MEAN = np.sqrt(2.0 / np.pi)
@@ -91,10 +91,7 @@ def sizes(D, ratios):
 
 def settings(scale=None):
     """The experiment sizes of ``scale`` (default: :func:`generalization.scale`)."""
-    name = scale or current_scale()
-    if name not in SETTINGS:
-        raise ValueError(f"scale must be one of {tuple(SETTINGS)}; got {name!r}.")
-    return SETTINGS[name]
+    return settings_for(SETTINGS, scale)
 
 
 # --- checks ------------------------------------------------------------------------------

@@ -76,7 +76,6 @@ def test_teacher_and_inputs_are_seeded():
     np.testing.assert_array_equal(dt.teacher(5), dt.teacher(5))
     np.testing.assert_array_equal(dt.draw_inputs(3, 4, 1), dt.draw_inputs(3, 4, 1))
     assert not np.array_equal(dt.draw_inputs(3, 4, 1), dt.draw_inputs(3, 4, 2))
-    assert dt.settings("quick")["n"] == 200 and set(dt.SETTINGS) == {"quick", "full"}
 
 
 GOOD = dict(n=10, d=4, n_test=5, noise_var=0.1, samplings=(0, 1), inits=(0, 1), ratios=(1.0,), alphas=(0.1,), ks=(1,))

@@ -19,3 +19,22 @@ def test_scale_rejects_other_values(monkeypatch, raw):
     monkeypatch.setenv("BOOK_SCALE", raw)
     with pytest.raises(ValueError, match=r"BOOK_SCALE must be one of quick, full.*got '"):
         scale()
+
+
+CHAPTER_MODULES = ("bad_minima", "benign", "deep_double_descent", "double_descent", "double_trouble",
+                   "kernel_mnist", "memorization", "rethinking", "triple_descent")
+
+
+@pytest.mark.parametrize("name", CHAPTER_MODULES)
+def test_chapter_settings_follow_book_scale_and_reject_unknown_scales(name, monkeypatch):
+    import importlib
+
+    module = importlib.import_module(f"generalization.{name}")
+    quick, full = module.settings("quick"), module.settings("full")
+    assert quick.keys() == full.keys() and quick != full  # one code path, two sizes
+    monkeypatch.setenv("BOOK_SCALE", "full")
+    assert module.settings() is full
+    monkeypatch.delenv("BOOK_SCALE")
+    assert module.settings() is quick
+    with pytest.raises(ValueError, match=r"scale must be one of \('quick', 'full'\); got 'huge'"):
+        module.settings("huge")

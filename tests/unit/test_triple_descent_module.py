@@ -93,7 +93,6 @@ def test_sample_wise_and_phase_diagram_small():
 
 def test_sizes_and_settings():
     assert td.sizes(40, (0.5, 1.0, 8.0)) == (20, 40, 320)
-    assert set(td.SETTINGS) == {"quick", "full"}
     assert td.settings("full")["D"] > td.settings("quick")["D"]
 
 
