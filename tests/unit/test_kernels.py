@@ -215,3 +215,45 @@ def test_float64_products_on_8_bit_images_are_exact(kernel, bandwidth):
         K = np.exp(-d2 / (2 * bandwidth ** 2)) if kernel == "gaussian" else np.exp(-np.sqrt(d2) / bandwidth)
         got = _kernel_times(A, A if B is A else B, w, kernel, bandwidth, np.float64, 64, "cpu")
         np.testing.assert_allclose(got, K @ w, rtol=1e-12, atol=1e-12 * np.abs(K @ w).max())
+
+
+def test_codes_given_by_the_caller_give_the_same_products():
+    from generalization.kernels import _kernel_times, _pixel_codes
+
+    rng = np.random.default_rng(2)
+    X, _ = _pixels(rng, 120)
+    Z, _ = _pixels(rng, 90)
+    alpha = rng.normal(size=(90, 2))
+    args = ("gaussian", 5.0, np.float64, 32, "cpu")
+    found = _kernel_times(X, Z, alpha, *args)
+    np.testing.assert_array_equal(_kernel_times(X, Z, alpha, *args, z_codes=_pixel_codes(Z)), found)
+    # None: the caller found no codes, so the plain float64 path runs on the float32 pixels,
+    # whose rounding (about 3e-8 relative) it carries
+    np.testing.assert_allclose(_kernel_times(X, Z, alpha, *args, z_codes=None), found, rtol=1e-5)
+
+
+def test_a_fit_reuses_its_codes_and_predicts_as_a_fresh_computation():
+    from generalization.kernels import _kernel_times
+
+    rng = np.random.default_rng(3)
+    X, _ = _pixels(rng, 150, d=64)
+    y = rng.integers(0, 3, size=150)
+    model = KernelInterpolator(bandwidth=2.0, device="cpu").fit(X, y)
+    assert model._fit_codes is not None and model.fit_report_.train_error == 0
+    X_new, _ = _pixels(rng, 40, d=64)
+    fresh = _kernel_times(X_new, model.X_fit_, model.dual_coef_, "gaussian", 2.0, np.float64, 2048, "cpu")
+    np.testing.assert_array_equal(model.decision_function(X_new), fresh)
+
+
+def test_large_matrices_are_allocated_in_small_pages_and_the_setting_is_restored():
+    from numpy._core import multiarray
+
+    from generalization.kernels import _zeros_in_small_pages
+
+    before = multiarray._set_madvise_hugepage(True)
+    try:
+        M = _zeros_in_small_pages((300, 200), np.float32)
+        assert M.shape == (300, 200) and M.dtype == np.float32 and not M.any()
+        assert multiarray._set_madvise_hugepage(True) is True  # still on afterwards
+    finally:
+        multiarray._set_madvise_hugepage(before)
