@@ -93,6 +93,14 @@ class _Fortran:
         return int(info.value)
 
 
+def _check_block(block):
+    if block is None:
+        return BLOCK
+    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
+        raise ValueError(f"block must be a positive integer; got {block!r}.")
+    return int(block)
+
+
 def _check_factor_args(K, blas):
     if K.ndim != 2 or K.shape[0] != K.shape[1] or not K.flags.c_contiguous:
         raise ValueError(f"K must be a square C-contiguous array; got shape {K.shape}.")
@@ -105,15 +113,15 @@ def _check_factor_args(K, blas):
     return blas64() is not None if blas is None else blas
 
 
-def factor_in_place(K, block=BLOCK, blas=None):
+def factor_in_place(K, block=None, blas=None):
     """Overwrite the upper triangle of ``K`` (C order) with the transposed lower Cholesky factor.
 
     Parameters
     ----------
     K : ndarray of shape (n, n), float32 or float64, C-contiguous
         Upper triangle: the symmetric positive definite matrix.
-    block : int
-        Size of the diagonal blocks.
+    block : int, optional
+        Size of the diagonal blocks (default :data:`BLOCK`).
     blas : bool or None
         True: NumPy's 64-bit OpenBLAS through ``ctypes``; False: torch; None: OpenBLAS when
         NumPy ships it.
@@ -124,6 +132,7 @@ def factor_in_place(K, block=BLOCK, blas=None):
         0 on success; otherwise the (1-based) column at which the matrix was found not to
         be positive definite, as LAPACK reports it.
     """
+    block = _check_block(block)
     if _check_factor_args(K, blas):
         return _factor_blas(K, block)
     return _factor_blocks(K, block)
@@ -176,7 +185,7 @@ def _factor_blocks(K, block):
     return 0
 
 
-def solve_in_place_factor(K, R, block=BLOCK):
+def solve_in_place_factor(K, R, block=None):
     """Solve ``(L L^T) X = R`` with the factor left in ``K`` by :func:`factor_in_place`.
 
     Parameters
@@ -184,8 +193,8 @@ def solve_in_place_factor(K, R, block=BLOCK):
     K : ndarray of shape (n, n)
         The factor, as left by :func:`factor_in_place` (or LAPACK ``potrf(K.T, lower=1)``).
     R : ndarray of shape (n,) or (n, k)
-    block : int
-        Rows of the factor per step.
+    block : int, optional
+        Rows of the factor per step (default :data:`BLOCK`).
 
     Returns
     -------
@@ -193,6 +202,7 @@ def solve_in_place_factor(K, R, block=BLOCK):
     """
     import torch
 
+    block = _check_block(block)
     R = np.asarray(R)
     if R.ndim not in (1, 2) or R.shape[0] != K.shape[0]:
         raise ValueError(f"R must have {K.shape[0]} rows (one per row of K), as (n,) or (n, k); got shape {R.shape}.")

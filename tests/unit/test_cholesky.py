@@ -63,6 +63,8 @@ def test_bad_input_raises_value_error(monkeypatch):
         cholesky.factor_in_place(np.zeros((3, 4)))
     with pytest.raises(ValueError, match="float32 or float64"):
         cholesky.factor_in_place(np.eye(3, dtype=np.int64))
+    with pytest.raises(ValueError, match="block must be a positive integer"):
+        cholesky.factor_in_place(np.eye(3), block=0)
     with pytest.raises(ValueError, match="blas must be"):
         cholesky.factor_in_place(np.eye(3), blas="yes")
     with pytest.raises(ValueError, match="R must have 3 rows"):

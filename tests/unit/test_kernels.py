@@ -257,3 +257,17 @@ def test_large_matrices_are_allocated_in_small_pages_and_the_setting_is_restored
         assert multiarray._set_madvise_hugepage(True) is True  # still on afterwards
     finally:
         multiarray._set_madvise_hugepage(before)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_path_for_matrices_beyond_32_bit_lapack_fits_the_same_machine(blobs, monkeypatch, dtype):
+    from generalization import cholesky
+
+    X, y = blobs
+    expected = KernelInterpolator(bandwidth=4.0, dtype=dtype, device="cpu").fit(X, y)
+    monkeypatch.setattr(cholesky, "needs_blocking", lambda n: True)  # as for n > 46,340
+    monkeypatch.setattr(cholesky, "BLOCK", 64)  # several blocks for 150 points
+    got = KernelInterpolator(bandwidth=4.0, dtype=dtype, device="cpu").fit(X, y)
+    assert got.fit_report_.train_error == 0 and got.fit_report_.relative_residual <= 1e-6
+    np.testing.assert_allclose(got.dual_coef_, expected.dual_coef_, rtol=1e-6,
+                               atol=1e-6 * np.abs(expected.dual_coef_).max())
