@@ -48,11 +48,17 @@ def test_wrong_labels_cost_far_less_than_ten_points(results, nearest):
         r.mean("test_error")[1, last] - r.mean("test_error")[0, last] for r in results.values())
 
 
-def test_quick_scale_errors_are_in_the_measured_range(results):
-    if S["sizes"][-1] != 4000:
-        pytest.skip("these ranges were measured at the quick scale (n = 4,000); the full-scale ones are not measured yet")
+# Test error of the clean fits on the largest training set, (low, high) for the Gaussian and the
+# Laplace machine. Quick scale (n = 4,000): measured 3.6% and 4.3% over 3 seeds. Full scale
+# (n = 60,000): not yet measured by us; the bounds bracket Zhang et al.'s 1.2% for the Gaussian
+# machine (our ledger's paper value) with a margin, and allow the Laplace machine a little more.
+ERROR_RANGES = {4000: ((0.025, 0.05), (0.03, 0.055)), 60000: ((0.006, 0.02), (0.006, 0.025))}
+
+
+def test_largest_n_errors_are_in_the_expected_range(results):
+    (g_low, g_high), (l_low, l_high) = ERROR_RANGES[S["sizes"][-1]]
     g, l = results["gaussian"].mean("test_error")[0, -1], results["laplace"].mean("test_error")[0, -1]
-    assert 0.025 < g < 0.05 and 0.03 < l < 0.055  # measured 3.6% and 4.3% over 3 seeds
+    assert g_low < g < g_high and l_low < l < l_high
 
 
 def test_norm_grows_with_n_and_with_label_noise(results):

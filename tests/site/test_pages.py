@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def toc_chapters():
     """Every chapter listed in _toc.yml under a numbered part: each is checked below."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [chapter["file"] + ".html" for part in toc["parts"] if part.get("numbered")
+    return [str(Path(chapter["file"]).with_suffix(".html")) for part in toc["parts"] if part.get("numbered")
             for chapter in part["chapters"]]
 
 

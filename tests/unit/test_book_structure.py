@@ -8,19 +8,21 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
-CHAPTERS = [c["file"] for part in TOC["parts"] if part.get("numbered") for c in part["chapters"]]
+CHAPTERS = [c["file"] for part in TOC["parts"] if part.get("numbered") for c in part["chapters"]]  # with ".md"
 REQUIRED_SECTIONS = ("## Overview", "## Reproduction ledger", "## Summary", "## Exercises")
 
 
 def test_every_listed_page_exists():
     files = [TOC["root"]] + [c["file"] for part in TOC["parts"] for c in part["chapters"]]
     for name in files:
-        assert (ROOT / f"{name}.md").exists(), f"_toc.yml lists {name}, which does not exist"
+        # the entry is the path of the source itself, so that any reader of the TOC finds it
+        assert name.endswith(".md"), f"_toc.yml entry {name} should name its file with the .md suffix"
+        assert (ROOT / name).is_file(), f"_toc.yml lists {name}, which does not exist"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_follows_the_template(chapter):
-    text = (ROOT / f"{chapter}.md").read_text()
+    text = (ROOT / chapter).read_text()
     for section in REQUIRED_SECTIONS:
         assert re.search(rf"^{re.escape(section)}\s*$", text, re.M), f"{chapter} lacks '{section}'"
     assert "announce_scale()" in text, "the chapter must state its scale"
