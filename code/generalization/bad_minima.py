@@ -30,6 +30,7 @@ import numpy as np
 from . import data, nets
 from . import settings_for
 from .cache import cached
+from .checks import count as _positive_int
 from .rethinking import random_shift
 
 INITS = ("random", "adversarial")
@@ -49,12 +50,6 @@ SETTINGS = {
 def settings(scale=None):
     """The experiment sizes of ``scale`` (default: :func:`generalization.scale`)."""
     return settings_for(SETTINGS, scale)
-
-
-def _positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
 
 
 def replicate(X, copies, max_shift=2, seed=0):

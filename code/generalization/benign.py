@@ -50,6 +50,7 @@ import numpy as np
 
 from . import settings_for
 from .cache import cached
+from .checks import count as _count
 from .linear import min_norm_solution
 
 BLOCK = 2048
@@ -65,12 +66,6 @@ SETTINGS = {
 def settings(scale=None):
     """The experiment settings of ``scale`` (default: :func:`generalization.scale`)."""
     return settings_for(SETTINGS, scale)
-
-
-def _count(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    return int(value)
 
 
 # --- effective ranks ---------------------------------------------------------------------

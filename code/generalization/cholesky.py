@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import count
+
 BLOCK = 2048
 LAPACK_LIMIT = 2**31
 _ROUTINES = ("potrf", "trsm", "gemm")
@@ -94,11 +96,7 @@ class _Fortran:
 
 
 def _check_block(block):
-    if block is None:
-        return BLOCK
-    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
-        raise ValueError(f"block must be a positive integer; got {block!r}.")
-    return int(block)
+    return BLOCK if block is None else count("block", block)
 
 
 def _check_factor_args(K, blas):

@@ -40,6 +40,7 @@ import numpy as np
 
 from . import settings_for
 from .cache import cached
+from .checks import count as _count
 from .features import KINDS, RandomFeatureMap, arccos_kernel
 
 COLUMN_BLOCK = 2048
@@ -71,12 +72,6 @@ def _blas_threads(X):
     """BLAS threads for a problem with training inputs ``X``: 1 below 4096 rows, else no limit (None)."""
     rows = np.shape(X)[0] if np.ndim(X) >= 1 else 0
     return 1 if rows < 4096 else None
-
-
-def _count(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer of at least {minimum}; got {value!r}.")
-    return int(value)
 
 
 def feature_counts(n_train, ratios):

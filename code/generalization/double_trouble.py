@@ -32,6 +32,7 @@ import numpy as np
 
 from . import settings_for
 from .cache import cached
+from .checks import count as _count
 from .features import RandomFeatureMap
 from .variance import PARTS, decompose_moments, ensemble_error_linear
 
@@ -62,12 +63,6 @@ def settings(scale=None):
     return settings_for(SETTINGS, scale)
 
 
-def _count(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer of at least {minimum}; got {value!r}.")
-    return int(value)
-
-
 def _seeds(name, seeds, minimum):
     try:
         seeds = tuple(int(s) for s in seeds)
@@ -92,7 +87,6 @@ def draw_inputs(n, d, seed):
 def feature_map(d, n_features, seed):
     """The ReLU random-feature map with weights ``N(0, 1/d)`` (nested in ``n_features``)."""
     return RandomFeatureMap("relu", d, n_features, 1.0 / np.sqrt(d), seed)
-
 
 
 def spectral_parts(X, X_test, n_features, init):

@@ -36,14 +36,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .checks import count as _positive_int
+
 KINDS = ("fourier", "relu")
 BLOCK_ROWS = 4096
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    return int(value)
 
 
 def _positive_float(name, value):

@@ -50,6 +50,7 @@ import numpy as np
 
 from . import settings_for
 from .cache import cached
+from .checks import count as _positive_int
 
 ABS_MEAN = np.sqrt(2.0 / np.pi)
 ABS_STD = np.sqrt(1.0 - 2.0 / np.pi)
@@ -119,12 +120,6 @@ def _nonnegative(name, value):
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a non-negative finite number; got {value!r}.")
     return value
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    return int(value)
 
 
 def _sizes(name, values):
