@@ -198,7 +198,7 @@ def solve_in_place_factor(K, R, block=None):
     -------
     ndarray of R's shape, in K's dtype
     """
-    import torch
+    from scipy.linalg import solve_triangular
 
     block = _check_block(block)
     R = np.asarray(R)
@@ -207,19 +207,17 @@ def solve_in_place_factor(K, R, block=None):
     n = K.shape[0]
     L = K.T
     Y = np.array(R, dtype=K.dtype, copy=True).reshape(n, -1)
-    # forward substitution: L Y = R (the thin products in NumPy: its BLAS reads the factor at
-    # memory speed, where torch's ran the transposed one several times slower)
-    for k in range(0, n, block):
+    # The diagonal blocks are solved by LAPACK (trtrs reads only their lower triangle); the
+    # thin products run in NumPy, whose BLAS reads the factor at memory speed where torch's
+    # ran the transposed product several times slower.
+    for k in range(0, n, block):  # forward substitution: L Y = R
         e = min(k + block, n)
-        Y[k:e] = torch.linalg.solve_triangular(torch.tril(torch.from_numpy(L[k:e, k:e].copy())),
-                                               torch.from_numpy(Y[k:e]), upper=False).numpy()
+        Y[k:e] = solve_triangular(L[k:e, k:e], Y[k:e], lower=True, check_finite=False)
         if e < n:
             Y[e:] -= L[e:, k:e] @ Y[k:e]
-    # backward substitution: L^T X = Y
-    for k in reversed(range(0, n, block)):
+    for k in reversed(range(0, n, block)):  # backward substitution: L^T X = Y
         e = min(k + block, n)
         if e < n:
             Y[k:e] -= L[e:, k:e].T @ Y[e:]
-        Y[k:e] = torch.linalg.solve_triangular(torch.tril(torch.from_numpy(L[k:e, k:e].copy())).T,
-                                               torch.from_numpy(Y[k:e]), upper=True).numpy()
+        Y[k:e] = solve_triangular(L[k:e, k:e], Y[k:e], lower=True, trans="T", check_finite=False)
     return Y.reshape(R.shape)

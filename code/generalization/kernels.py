@@ -14,9 +14,9 @@ How it is computed, and why it is fast and exact on a laptop:
   indexing, :mod:`generalization.cholesky`'s blocked factorization). Only the pages that
   hold the upper triangle are ever written, so n = 60,000 occupies 7.2 GB, not 14.4 or
   28.8. Then it refines the solution: ``r = Y - (K + ridge I) alpha`` is computed in
-  float64 from kernel blocks recomputed in float64, and ``alpha += solve(r)``. Each step gains about
-  ``-log10(cond(K) * 6e-8)`` digits, so a few steps reach float64 accuracy when
-  ``cond(K) << 1.7e7``. When they cannot, :class:`ConditioningWarning` says so.
+  float64 from kernel blocks recomputed in float64, and ``alpha += solve(r)``. Each step
+  gains about ``-log10(cond(K) * 6e-8)`` digits, so a few steps reach float64 accuracy
+  when ``cond(K) << 1.7e7``. When they cannot, :class:`ConditioningWarning` says so.
 * With a CUDA device visible, torch does the same on the GPU (``backend="torch"``).
 
 References
@@ -278,7 +278,7 @@ class _Factor:
         self.backend = backend
         self.large = backend == "scipy" and cholesky.needs_blocking(K.shape[0])
         if self.large:
-            # beyond SciPy's 32-bit LAPACK indexing (n > 46,340): NumPy's 64-bit LAPACK, in place
+            # beyond SciPy's 32-bit LAPACK indexing (n > 46,340): factored block by block, in place
             self.factor = K
             info = cholesky.factor_in_place(K)
         elif backend == "scipy":
@@ -514,7 +514,7 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
         return _kernel_times(np.ascontiguousarray(X, dtype=self.X_fit_.dtype), self.X_fit_, self.dual_coef_,
                              kernel=self.kernel, bandwidth=self.bandwidth, dtype=np.dtype(self.predict_dtype),
                              block_rows=self.block_rows, device=self.device,
-                             z_codes=getattr(self, "_fit_codes", "auto"))
+                             z_codes=self._fit_codes)
 
     def predict(self, X):
         """The class with the largest score, shape (n,)."""
