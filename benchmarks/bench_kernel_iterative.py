@@ -100,7 +100,8 @@ def main():
     import torch  # noqa: F401  (imported before any timing)
 
     from generalization.data import load_mnist, subsample
-    from generalization.kernels import KernelInterpolator, kernel_matrix
+    from generalization.kernel_solver import KernelInterpolator
+    from generalization.kernels import kernel_matrix
 
     mnist = load_mnist()
     X, y = subsample(mnist.X_train, mnist.y_train, args.n, seed=0)

@@ -55,7 +55,7 @@ def child(which, n, ridge, out_path, tol=1e-6):
     if which == "ours":
         import torch  # noqa: F401  (the package imports it lazily, inside the first kernel call)
 
-        from generalization.kernels import KernelInterpolator
+        from generalization.kernel_solver import KernelInterpolator
     else:
         from sklearn.kernel_ridge import KernelRidge
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sphinx.util import logging
 
-from generalization.cache import source_hash
+from generalization.book.cache import source_hash
 
 LOGGER = logging.getLogger(__name__)
 

@@ -1,14 +1,14 @@
 """Collect every chapter's reproduction ledger into one page and one JSON file.
 
-A chapter glues a :class:`generalization.ledger.Ledger` under the key ``ledger``; myst-nb
+A chapter glues a :class:`generalization.book.ledger.Ledger` under the key ``ledger``; myst-nb
 writes the glued data of each executed notebook to ``_build/jupyter_execute/<doc>.glue.json``.
-After a chapter is read, this extension takes the ledger rows (its :data:`~generalization.ledger.MIMETYPE`
+After a chapter is read, this extension takes the ledger rows (its :data:`~generalization.book.ledger.MIMETYPE`
 representation, ``{"rows": [...]}``) from that file and keeps them in the Sphinx environment. Then:
 
 * the ``{ledger-table}`` directive (used on the ``ledger`` page) becomes one table of all
   rows, in the order of the table of contents, each linked to its chapter;
 * ``_build/html/ledger.json`` holds the same rows, one object per row: the fields of
-  :data:`generalization.ledger.FIELDS` plus ``chapter`` (the document name) and
+  :data:`generalization.book.ledger.FIELDS` plus ``chapter`` (the document name) and
   ``chapter_title``.
 
 Pages with the directive are re-read whenever any chapter changes, so the collected
@@ -24,7 +24,7 @@ from docutils import nodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from generalization.ledger import FIELDS, HEADERS, MIMETYPE, Ledger, visible_columns
+from generalization.book.ledger import FIELDS, HEADERS, MIMETYPE, Ledger, visible_columns
 
 LOGGER = logging.getLogger(__name__)
 GLUE_KEY = "ledger"
@@ -63,7 +63,7 @@ def collect_rows(app, doctree):
         if not isinstance(rows, list) or not rows or any(set(r) != set(FIELDS) for r in rows):
             LOGGER.warning(
                 f"{docname}: glue key {GLUE_KEY!r} does not hold ledger rows (use "
-                "generalization.ledger.Ledger.glue())",
+                "generalization.book.ledger.Ledger.glue())",
                 location=docname,
                 type="ledger",
             )

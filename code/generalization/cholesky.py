@@ -1,4 +1,10 @@
-"""Blocked, in-place Cholesky factorization and solves for matrices too big for 32-bit LAPACK.
+"""Cholesky factorization of kernel matrices: which routine, and a blocked one for huge matrices.
+
+:class:`Factor` is the one entry point: it factors a symmetric positive definite matrix held
+in its upper triangle and solves with the factor, choosing SciPy's in-place LAPACK, the
+blocked factorization below, or torch (on a GPU).
+
+Blocked, in-place Cholesky factorization and solves for matrices too big for 32-bit LAPACK:
 
 SciPy's bundled LAPACK indexes with 32-bit integers, so ``spotrf`` on an n x n matrix with
 ``n * n >= 2**31`` (n > 46,340, e.g. all 60,000 MNIST training images) computes offsets that
@@ -221,3 +227,67 @@ def solve_in_place_factor(K, R, block=None):
             Y[k:e] -= L[e:, k:e].T @ Y[e:]
         Y[k:e] = solve_triangular(L[k:e, k:e], Y[k:e], lower=True, trans="T", check_finite=False)
     return Y.reshape(R.shape)
+
+
+class Factor:
+    """The Cholesky factor of a symmetric positive definite matrix, and solves with it.
+
+    This is where the routine is chosen. ``K`` is C-contiguous and holds the matrix in its
+    upper triangle (the lower one is ignored), as :func:`generalization.kernels.kernel_matrix`
+    leaves it with ``upper_only=True``.
+
+    * ``backend="scipy"``: LAPACK ``potrf`` through SciPy, *in place* (``K``'s memory then
+      holds the factor); beyond SciPy's 32-bit indexing (:func:`needs_blocking`),
+      :func:`factor_in_place`'s blocked factorization, also in place.
+    * ``backend="torch"``: ``torch.linalg.cholesky_ex`` on ``device`` (a copy; for GPUs).
+
+    Attributes
+    ----------
+    info : int
+        0 on success; otherwise the (1-based) column at which the matrix was found not to be
+        positive definite, as LAPACK reports it.
+    """
+
+    def __init__(self, K, backend="scipy", device="cpu"):
+        if backend not in ("scipy", "torch"):
+            raise ValueError(f"backend must be 'scipy' or 'torch'; got {backend!r}.")
+        self.backend = backend
+        self.large = backend == "scipy" and needs_blocking(K.shape[0])
+        if self.large:
+            # beyond SciPy's 32-bit LAPACK indexing (n > 46,340): factored block by block, in place
+            self.factor = K
+            info = factor_in_place(K)
+        elif backend == "scipy":
+            from scipy.linalg import lapack
+
+            # K is C-contiguous and holds the upper triangle of a symmetric matrix; K.T is the
+            # same matrix in Fortran order with that triangle as its lower one, which
+            # spotrf/dpotrf (lower=1) read and factor in place, without a copy.
+            factor, info = (lapack.spotrf if K.dtype == np.float32 else lapack.dpotrf)(
+                K.T, lower=1, overwrite_a=1, clean=0)
+            self.factor = factor
+        else:
+            import torch
+
+            Kt = torch.as_tensor(K, device=torch.device(device))
+            Kt = torch.triu(Kt) + torch.triu(Kt, 1).T  # K holds its upper triangle only
+            self.factor, info_t = torch.linalg.cholesky_ex(Kt)
+            info = int(info_t)
+        self.info = int(info)
+
+    def solve(self, R):
+        """Return ``(K + ridge I)^{-1} R`` in float64; R of shape (n, k)."""
+        if self.large:
+            return solve_in_place_factor(self.factor, R).astype(np.float64)
+        if self.backend == "scipy":
+            from scipy.linalg import lapack
+
+            potrs = lapack.spotrs if self.factor.dtype == np.float32 else lapack.dpotrs
+            X, info = potrs(self.factor, R.astype(self.factor.dtype), lower=1)
+            if info != 0:
+                raise RuntimeError(f"LAPACK potrs failed with info={info}.")
+            return X.astype(np.float64)
+        import torch
+
+        Rt = torch.as_tensor(R, device=self.factor.device, dtype=self.factor.dtype)
+        return torch.cholesky_solve(Rt, self.factor).double().cpu().numpy()

@@ -105,6 +105,24 @@ def small_cnn(n_classes=10, channels=(16, 32), seed=0):
     )
 
 
+def weight_norm(model, reference=None):
+    """Euclidean norm of all the weights and biases of ``model``, as one vector.
+
+    With ``reference`` (a model of the same architecture): the distance between the two
+    weight vectors.
+    """
+    import torch
+
+    params = list(model.parameters())
+    if reference is not None:
+        others = list(reference.parameters())
+        if len(others) != len(params) or any(a.shape != b.shape for a, b in zip(params, others)):
+            raise ValueError("reference must have the same architecture as model; got different parameter shapes.")
+        params = [a - b for a, b in zip(params, others)]
+    with torch.no_grad():
+        return float(torch.sqrt(sum((p.double() ** 2).sum() for p in params)))
+
+
 @dataclass
 class TrainLog:
     """What happened during training; arrays have one entry per epoch (epoch 0 = before training).

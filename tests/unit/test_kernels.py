@@ -1,26 +1,11 @@
-import warnings
+"""Unit tests of generalization.kernels: kernel evaluation."""
 
 import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
-from sklearn.base import clone
-from sklearn.kernel_ridge import KernelRidge
 from sklearn.metrics.pairwise import rbf_kernel
-from sklearn.model_selection import cross_val_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MinMaxScaler
 
-from generalization.kernels import (ConditioningWarning, KernelInterpolator, gaussian_kernel,
-                                    kernel_matrix, laplace_kernel)
-
-
-@pytest.fixture
-def blobs():
-    rng = np.random.default_rng(0)
-    centers = rng.normal(size=(3, 20)) * 3
-    y = rng.integers(0, 3, size=150)
-    X = centers[y] + rng.normal(size=(150, 20))
-    return X, y
+from generalization.kernels import gaussian_kernel, kernel_matrix, laplace_kernel
 
 
 def test_gaussian_matches_scikit_learn(blobs):
@@ -48,108 +33,8 @@ def test_blocks_do_not_change_the_result(blobs):
     np.testing.assert_allclose(whole, pieces, rtol=1e-13)  # only the GEMM's summation order differs
 
 
-@pytest.mark.parametrize("kernel", ["gaussian", "laplace"])
-def test_interpolator_fits_every_label(blobs, kernel):
-    X, y = blobs
-    model = KernelInterpolator(kernel=kernel, bandwidth=8.0).fit(X, y)
-    assert model.fit_report_.train_error == 0.0
-    assert model.fit_report_.relative_residual <= 1e-6
-    np.testing.assert_array_equal(model.predict(X), y)
-    scores = KernelInterpolator(kernel=kernel, bandwidth=8.0, dtype="float64").fit(X, y).decision_function(X)
-    np.testing.assert_allclose(scores, np.eye(3)[y], atol=1e-6)
-
-
-@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-9), ("float32", 1e-5)])
-def test_ridge_equals_scikit_learn_kernel_ridge(blobs, dtype, rtol):
-    X, y = blobs
-    bandwidth, ridge = 6.0, 1e-2
-    ours = KernelInterpolator(bandwidth=bandwidth, ridge=ridge, dtype=dtype).fit(X[:100], y[:100])
-    theirs = KernelRidge(alpha=ridge, kernel="rbf", gamma=1 / (2 * bandwidth**2)).fit(X[:100], np.eye(3)[y[:100]])
-    expected = theirs.predict(X[100:])
-    np.testing.assert_allclose(ours.decision_function(X[100:]), expected, rtol=rtol, atol=rtol * np.abs(expected).max())
-    np.testing.assert_allclose(ours.dual_coef_, theirs.dual_coef_, rtol=10 * rtol, atol=10 * rtol * np.abs(theirs.dual_coef_).max())
-
-
-def test_torch_backend_matches_lapack(blobs):
-    X, y = blobs
-    a = KernelInterpolator(bandwidth=8.0, backend="scipy").fit(X, y)
-    b = KernelInterpolator(bandwidth=8.0, backend="torch", device="cpu").fit(X, y)
-    np.testing.assert_allclose(a.dual_coef_, b.dual_coef_, rtol=1e-6, atol=1e-8 * np.abs(a.dual_coef_).max())
-    assert b.fit_report_.backend == "torch"
-
-
-def test_works_inside_scikit_learn_tools(blobs):
-    X, y = blobs
-    model = KernelInterpolator(kernel="laplace", bandwidth=8.0)
-    assert clone(model).get_params()["bandwidth"] == 8.0
-    model.set_params(bandwidth=9.0)
-    assert model.bandwidth == 9.0
-    scores = cross_val_score(make_pipeline(MinMaxScaler(), KernelInterpolator(kernel="laplace", bandwidth=3.0)), X, y, cv=3)
-    assert scores.mean() > 0.9
-    labels = np.array(["a", "b", "c"])[y]
-    assert set(KernelInterpolator(bandwidth=8.0).fit(X, labels).predict(X[:5])) <= {"a", "b", "c"}
-
-
-def test_duplicate_rows_fail_with_advice(blobs):
-    X, y = blobs
-    X = np.vstack([X, X[:1]])
-    y = np.append(y, (y[0] + 1) % 3)  # the same image with two labels cannot be interpolated
-    with pytest.raises(np.linalg.LinAlgError, match="not numerically positive definite.*remove duplicate rows"):
-        KernelInterpolator(bandwidth=8.0).fit(X, y)
-
-
-def test_ill_conditioned_matrix_warns():
-    # A wide Gaussian on close points: float32 Cholesky succeeds but cannot refine to tol.
-    rng = np.random.default_rng(1)
-    X = rng.uniform(size=(60, 2))
-    y = rng.integers(0, 2, 60)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConditioningWarning)
-        KernelInterpolator(bandwidth=0.05).fit(X, y)  # well conditioned: no warning
-    with pytest.warns(ConditioningWarning, match="too ill-conditioned for float32"):
-        KernelInterpolator(bandwidth=0.6, ridge=1e-6).fit(X, y)
-
-
-@pytest.mark.parametrize("params, message", [
-    ({"kernel": "cosine"}, "kernel must be one of"),
-    ({"bandwidth": 0}, "bandwidth must be a positive finite number; got 0"),
-    ({"ridge": -1.0}, "ridge must be a non-negative number"),
-    ({"dtype": "float16"}, "dtype must be 'float32' or 'float64'"),
-    ({"backend": "jax"}, "backend must be"),
-])
-def test_bad_parameters_raise(blobs, params, message):
-    X, y = blobs
-    with pytest.raises(ValueError, match=message):
-        KernelInterpolator(**params).fit(X, y)
-
-
-def test_bad_data_raise(blobs):
-    X, y = blobs
-    with pytest.raises(ValueError, match="X must be a 2-D array"):
-        KernelInterpolator().fit(X[0], y)
-    with pytest.raises(ValueError, match=r"one label per row of X \(150\); got shape \(149,\)"):
-        KernelInterpolator().fit(X, y[1:])
-    with pytest.raises(ValueError, match="at least 2 classes; got 1"):
-        KernelInterpolator().fit(X, np.zeros(150))
-    with pytest.raises(ValueError, match="not fitted yet"):
-        KernelInterpolator().predict(X)
-    with pytest.raises(ValueError, match="same number of features; got 20 and 3"):
-        gaussian_kernel(X, X[:, :3], 1.0)
-    model = KernelInterpolator(bandwidth=8.0).fit(X, y)
-    with pytest.raises(ValueError, match="X must have 20 features, as in fit; got 3"):
-        model.predict(X[:, :3])
-
-
-def test_rkhs_norm_is_alpha_K_alpha(blobs):
-    X, y = blobs
-    model = KernelInterpolator(kernel="laplace", bandwidth=8.0, ridge=1e-3, dtype="float64").fit(X, y)
-    K = laplace_kernel(X, X, 8.0, dtype=np.float64)
-    alpha = model.dual_coef_
-    assert model.fit_report_.rkhs_norm == pytest.approx(np.sqrt(np.sum(alpha * (K @ alpha))), rel=1e-9)
-
-
 def test_upper_triangle_and_symmetric_products_match_the_full_matrix(blobs):
-    from generalization.kernels import _kernel_times
+    from generalization.kernels import kernel_times
 
     X, _ = blobs
     full = kernel_matrix(X, X, "gaussian", 6.0, dtype=np.float64)
@@ -157,92 +42,53 @@ def test_upper_triangle_and_symmetric_products_match_the_full_matrix(blobs):
     np.testing.assert_allclose(np.triu(upper), np.triu(full), rtol=1e-13)
     assert np.all(upper[17:, :17] == 0)  # below the diagonal blocks: untouched
     alpha = np.random.default_rng(0).standard_normal((150, 3))
-    product = _kernel_times(X, X, alpha, "gaussian", 6.0, np.float64, 17, "auto")
+    product = kernel_times(X, X, alpha, "gaussian", 6.0, np.float64, 17, "auto")
     np.testing.assert_allclose(product, full @ alpha, rtol=1e-11, atol=1e-11)
     with pytest.raises(ValueError, match="upper_only=True needs A is B"):
         kernel_matrix(X, X.copy(), "gaussian", 6.0, upper_only=True)
 
 
-def test_float32_predictions_classify_like_float64(blobs):
-    X, y = blobs
-    exact = KernelInterpolator(bandwidth=8.0).fit(X[:100], y[:100])
-    fast = KernelInterpolator(bandwidth=8.0, predict_dtype="float32").fit(X[:100], y[:100])
-    np.testing.assert_allclose(fast.decision_function(X[100:]), exact.decision_function(X[100:]), rtol=1e-4, atol=1e-4)
-    np.testing.assert_array_equal(fast.predict(X[100:]), exact.predict(X[100:]))
-    with pytest.raises(ValueError, match="predict_dtype must be 'float32' or 'float64'"):
-        KernelInterpolator(predict_dtype="half").fit(X, y)
-
-
-def test_training_error_uses_the_fitted_function_with_a_ridge(blobs):
-    X, _ = blobs
-    y = np.random.default_rng(5).integers(0, 3, size=X.shape[0])  # labels a strong ridge cannot fit
-    model = KernelInterpolator(bandwidth=8.0, ridge=10.0).fit(X, y)
-    expected = np.mean(model.predict(X) != y)  # K alpha, without the ridge term
-    assert expected > 0.1  # ((K + ridge I) alpha would reproduce y and report 0)
-    assert model.fit_report_.train_error == pytest.approx(expected)
-
-
-def _pixels(rng, n, d=784, dtype=np.float32):
-    """n random 8-bit 'images' scaled to [0, 1], mostly dark like MNIST, some saturated."""
-    k = np.where(rng.random((n, d)) < 0.8, 0, rng.integers(0, 256, (n, d)))
-    k[0] = 255  # an all-white image: the largest possible norm
-    return (k / 255).astype(dtype), k
-
-
-def test_pixel_codes_detect_8_bit_images_only():
-    from generalization.kernels import _pixel_codes
+def test_pixel_codes_detect_8_bit_images_only(pixel_images):
+    from generalization.kernels import pixel_codes
 
     rng = np.random.default_rng(0)
-    X, k = _pixels(rng, 5)
-    np.testing.assert_array_equal(_pixel_codes(X), k - 128)
-    np.testing.assert_array_equal(_pixel_codes(X.astype(np.float64)), k - 128)
-    assert _pixel_codes(X + 0.3 / 255) is None  # between levels
-    assert _pixel_codes(X - 1) is None  # below 0
-    assert _pixel_codes(np.zeros((2, 1024))) is None  # too many features for exact float32 sums
+    X, k = pixel_images(rng, 5)
+    np.testing.assert_array_equal(pixel_codes(X), k - 128)
+    np.testing.assert_array_equal(pixel_codes(X.astype(np.float64)), k - 128)
+    assert pixel_codes(X + 0.3 / 255) is None  # between levels
+    assert pixel_codes(X - 1) is None  # below 0
+    assert pixel_codes(np.zeros((2, 1024))) is None  # too many features for exact float32 sums
 
 
 @pytest.mark.parametrize("kernel, bandwidth", [("gaussian", 5.0), ("laplace", 10.0)])
-def test_float64_products_on_8_bit_images_are_exact(kernel, bandwidth):
-    from generalization.kernels import _kernel_times
+def test_float64_products_on_8_bit_images_are_exact(kernel, bandwidth, pixel_images):
+    from generalization.kernels import kernel_times
 
     rng = np.random.default_rng(1)
-    X, kx = _pixels(rng, 300)
-    Z, kz = _pixels(rng, 200)
+    X, kx = pixel_images(rng, 300)
+    Z, kz = pixel_images(rng, 200)
     alpha = rng.normal(size=(200, 3))
     # reference: distances from the exact pixels k / 255 in float64 (integers first: exact)
     for A, ka, B, kb, w in ((X, kx, Z, kz, alpha), (Z, kz, Z, kz, alpha)):
         d2 = np.maximum((ka ** 2).sum(1)[:, None] + (kb ** 2).sum(1)[None, :] - 2.0 * ka @ kb.T, 0) / 255 ** 2
         K = np.exp(-d2 / (2 * bandwidth ** 2)) if kernel == "gaussian" else np.exp(-np.sqrt(d2) / bandwidth)
-        got = _kernel_times(A, A if B is A else B, w, kernel, bandwidth, np.float64, 64, "cpu")
+        got = kernel_times(A, A if B is A else B, w, kernel, bandwidth, np.float64, 64, "cpu")
         np.testing.assert_allclose(got, K @ w, rtol=1e-12, atol=1e-12 * np.abs(K @ w).max())
 
 
-def test_codes_given_by_the_caller_give_the_same_products():
-    from generalization.kernels import _kernel_times, _pixel_codes
+def test_codes_given_by_the_caller_give_the_same_products(pixel_images):
+    from generalization.kernels import kernel_times, pixel_codes
 
     rng = np.random.default_rng(2)
-    X, _ = _pixels(rng, 120)
-    Z, _ = _pixels(rng, 90)
+    X, _ = pixel_images(rng, 120)
+    Z, _ = pixel_images(rng, 90)
     alpha = rng.normal(size=(90, 2))
     args = ("gaussian", 5.0, np.float64, 32, "cpu")
-    found = _kernel_times(X, Z, alpha, *args)
-    np.testing.assert_array_equal(_kernel_times(X, Z, alpha, *args, z_codes=_pixel_codes(Z)), found)
+    found = kernel_times(X, Z, alpha, *args)
+    np.testing.assert_array_equal(kernel_times(X, Z, alpha, *args, z_codes=pixel_codes(Z)), found)
     # None: the caller found no codes, so the plain float64 path runs on the float32 pixels,
     # whose rounding (about 3e-8 relative) it carries
-    np.testing.assert_allclose(_kernel_times(X, Z, alpha, *args, z_codes=None), found, rtol=1e-5)
-
-
-def test_a_fit_reuses_its_codes_and_predicts_as_a_fresh_computation():
-    from generalization.kernels import _kernel_times
-
-    rng = np.random.default_rng(3)
-    X, _ = _pixels(rng, 150, d=64)
-    y = rng.integers(0, 3, size=150)
-    model = KernelInterpolator(bandwidth=2.0, device="cpu").fit(X, y)
-    assert model._fit_codes is not None and model.fit_report_.train_error == 0
-    X_new, _ = _pixels(rng, 40, d=64)
-    fresh = _kernel_times(X_new, model.X_fit_, model.dual_coef_, "gaussian", 2.0, np.float64, 2048, "cpu")
-    np.testing.assert_array_equal(model.decision_function(X_new), fresh)
+    np.testing.assert_allclose(kernel_times(X, Z, alpha, *args, z_codes=None), found, rtol=1e-5)
 
 
 def test_large_matrices_are_allocated_in_small_pages_and_the_setting_is_restored():
@@ -259,15 +105,3 @@ def test_large_matrices_are_allocated_in_small_pages_and_the_setting_is_restored
         multiarray._set_madvise_hugepage(before)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_the_path_for_matrices_beyond_32_bit_lapack_fits_the_same_machine(blobs, monkeypatch, dtype):
-    from generalization import cholesky
-
-    X, y = blobs
-    expected = KernelInterpolator(bandwidth=4.0, dtype=dtype, device="cpu").fit(X, y)
-    monkeypatch.setattr(cholesky, "needs_blocking", lambda n: True)  # as for n > 46,340
-    monkeypatch.setattr(cholesky, "BLOCK", 64)  # several blocks for 150 points
-    got = KernelInterpolator(bandwidth=4.0, dtype=dtype, device="cpu").fit(X, y)
-    assert got.fit_report_.train_error == 0 and got.fit_report_.relative_residual <= 1e-6
-    np.testing.assert_allclose(got.dual_coef_, expected.dual_coef_, rtol=1e-6,
-                               atol=1e-6 * np.abs(expected.dual_coef_).max())

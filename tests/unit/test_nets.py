@@ -131,3 +131,18 @@ def test_threads_context_restores_the_count_even_after_an_error():
     with pytest.raises(ValueError, match="number of threads must be a positive integer"):
         with nets.threads(True):
             pass
+
+
+def test_weight_norm_is_the_norm_of_all_parameters():
+    model = nets.mlp(n_inputs=3, hidden=(2,), n_classes=2, seed=0)
+    flat = np.concatenate([p.detach().numpy().ravel() for p in model.parameters()])
+    assert nets.weight_norm(model) == pytest.approx(np.linalg.norm(flat), rel=1e-6)
+
+
+def test_weight_norm_with_a_reference_is_a_distance():
+    a, b = nets.mlp(n_inputs=3, hidden=(2,), n_classes=2, seed=0), nets.mlp(n_inputs=3, hidden=(2,), n_classes=2, seed=1)
+    diff = np.concatenate([(p - q).detach().numpy().ravel() for p, q in zip(a.parameters(), b.parameters())])
+    assert nets.weight_norm(a, b) == pytest.approx(np.linalg.norm(diff), rel=1e-6)
+    assert nets.weight_norm(a, a) == 0.0
+    with pytest.raises(ValueError, match="same architecture"):
+        nets.weight_norm(a, nets.mlp(n_inputs=3, hidden=(4,), n_classes=2, seed=0))

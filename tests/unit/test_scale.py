@@ -21,15 +21,34 @@ def test_scale_rejects_other_values(monkeypatch, raw):
         scale()
 
 
-CHAPTER_MODULES = ("bad_minima", "benign", "deep_double_descent", "double_descent", "double_trouble",
-                   "kernel_mnist", "memorization", "rethinking", "triple_descent")
+def _chapters_with_settings():
+    import importlib
+    import pkgutil
+
+    from generalization import chapters
+
+    names = []
+    for part in pkgutil.iter_modules(chapters.__path__, "generalization.chapters."):
+        package = importlib.import_module(part.name)
+        for info in pkgutil.iter_modules(package.__path__, part.name + "."):
+            if hasattr(importlib.import_module(info.name), "settings"):
+                names.append(info.name)
+    return names
+
+
+CHAPTER_MODULES = _chapters_with_settings()
+
+
+def test_every_chapter_with_sizes_is_checked():
+    # every chapter but the exact parametrization chapter has sizes per scale
+    assert len(CHAPTER_MODULES) == 10 and "generalization.chapters.part3.parametrization" not in CHAPTER_MODULES
 
 
 @pytest.mark.parametrize("name", CHAPTER_MODULES)
 def test_chapter_settings_follow_book_scale_and_reject_unknown_scales(name, monkeypatch):
     import importlib
 
-    module = importlib.import_module(f"generalization.{name}")
+    module = importlib.import_module(name)
     quick, full = module.settings("quick"), module.settings("full")
     assert quick.keys() == full.keys() and quick != full  # one code path, two sizes
     monkeypatch.setenv("BOOK_SCALE", "full")

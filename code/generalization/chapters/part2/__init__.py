@@ -1,0 +1,1 @@
+"""Part II of the book: interpolation without fear."""

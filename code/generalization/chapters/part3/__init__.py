@@ -1,0 +1,1 @@
+"""Part III of the book: implicit bias of the optimizer."""

@@ -1,0 +1,53 @@
+"""Every chapter listed in _toc.yml follows the template and has its claims tests."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+CHAPTERS = [c["file"] for part in TOC["parts"] if part.get("numbered") for c in part["chapters"]]  # with ".md"
+REQUIRED_SECTIONS = ("## Overview", "## Reproduction ledger", "## Summary", "## Exercises")
+
+
+def test_every_listed_page_exists():
+    files = [TOC["root"]] + [c["file"] for part in TOC["parts"] for c in part["chapters"]]
+    for name in files:
+        # the entry is the path of the source itself, so that any reader of the TOC finds it
+        assert name.endswith(".md"), f"_toc.yml entry {name} should name its file with the .md suffix"
+        assert (ROOT / name).is_file(), f"_toc.yml lists {name}, which does not exist"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_follows_the_template(chapter):
+    text = (ROOT / chapter).read_text()
+    for section in REQUIRED_SECTIONS:
+        assert re.search(rf"^{re.escape(section)}\s*$", text, re.M), f"{chapter} lacks '{section}'"
+    assert "announce_scale()" in text, "the chapter must state its scale"
+    assert ".glue()" in text and "{glue:md} ledger" in text, "the chapter must glue and show its ledger"
+    assert "{footbibliography}" in text, "the chapter must end with its references"
+    assert "{exercise}" in text and "{solution}" in text
+    assert "savefig" not in text and "allow_errors" not in text
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_has_claims_tests(chapter):
+    part = Path(chapter).parent.name
+    claims = ROOT / "tests" / "claims" / part / f"test_{Path(chapter).stem}.py"
+    assert claims.exists(), f"{chapter} has no claims tests ({claims.relative_to(ROOT)})"
+    assert "def test_" in claims.read_text()
+
+
+def test_execution_never_allows_errors():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["execute"]["allow_errors"] is False
+    assert config["execute"]["execute_notebooks"] == "cache"
+
+
+def test_test_files_have_distinct_names():
+    # pytest (rootdir-relative imports, no __init__.py) cannot collect two test modules with
+    # the same basename in one run; unit and claims tests are collected together in CI reruns.
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
