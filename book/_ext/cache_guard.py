@@ -1,74 +1,94 @@
-"""Never show a stale chapter: invalidate executed notebooks when the package changes.
+"""Re-execute a page exactly when the code it runs changes, and never show a stale one.
 
-jupyter-cache keys an executed notebook on its code cells only. A chapter whose cells are
-unchanged but whose package functions changed would be served from the cache with old
-numbers. This extension hashes the watched sources (``cache_guard_paths``, by default the
-package folder ``code`` and ``requirements.txt``) and, when the hash differs from the one
-recorded at the last build:
+jupyter-cache keys an executed notebook on its code cells only: a page whose cells are
+unchanged but whose package functions changed would be served with old numbers. This
+extension keys every page on
 
-* empties the notebook execution cache (``_build/.jupyter_cache``), so every chapter is
-  executed again with the new code, and
-* marks every document outdated in the Sphinx environment, so each page is re-read.
+* the code key (:func:`generalization.book.cache.code_key`) of the package modules its
+  code cells import, directly or through other modules: their syntax, docstrings and
+  comments left out;
+* the watched files (``cache_guard_files``: ``requirements.txt``);
+* the scale (``BOOK_SCALE``).
 
-The hash is recorded next to the cache in ``_build/.cache_guard.sha256``.
+When a page's key differs from the one recorded when it was last invalidated, its executed
+notebook is removed from the execution cache (so it executes again) and the page is marked
+outdated in the Sphinx environment (so it is read again). Every other page is served from
+the cache. Editing one method therefore re-executes the chapters that use it and no other.
+The build log lists the pages whose code changed.
+
+Each scale has its own execution cache (``<cache>/quick``, ``<cache>/full``): a page executed
+at one scale is never shown at the other, and switching back re-executes nothing. The keys
+are recorded in ``page_keys.json`` inside that cache folder.
 """
 
 from __future__ import annotations
 
-import shutil
+import json
 from pathlib import Path
 
 from sphinx.util import logging
 
-from generalization.book.cache import source_hash
+from generalization import scale
+from generalization.book.cache import code_key, page_modules
 
 LOGGER = logging.getLogger(__name__)
+KEYS_FILE = "page_keys.json"
 
 
-def _paths(app):
+def scale_cache(app, config):
+    """At config-inited: one execution cache per scale, inside the configured one."""
+    base = config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache"
+    config.nb_execution_cache_path = str(Path(base) / scale())
+
+
+def page_keys(app, env):
+    """``{docname: key}`` for every page of the book."""
     root = Path(app.confdir)
-    return [root / p for p in app.config.cache_guard_paths]
+    package_dir = root / app.config.cache_guard_package_dir
+    files = [root / name for name in app.config.cache_guard_files]
+    keys = {}
+    for docname in sorted(env.found_docs):
+        text = Path(env.doc2path(docname)).read_text(encoding="utf8")
+        keys[docname] = code_key(page_modules(text, package_dir), package_dir, files, extra=f"scale {scale()}")
+    return keys
 
 
-def _exec_cache(app):
-    configured = app.config.nb_execution_cache_path
-    if configured:
-        return Path(configured)
-    return Path(app.outdir).parent / ".jupyter_cache"
+def _drop_executed(cache_path, sources):
+    """Remove the cached executions of the notebooks at ``sources`` from jupyter-cache."""
+    from jupyter_cache import get_cache
 
-
-def _stamp(app):
-    return Path(app.outdir).parent / ".cache_guard.sha256"
-
-
-def check_sources(app, config):
-    """At config-inited: compare the source hash with the stamp; clear the cache on change."""
-    app.cache_guard_hash = source_hash(_paths(app))
-    stamp = _stamp(app)
-    previous = stamp.read_text().strip() if stamp.exists() else None
-    if previous == app.cache_guard_hash:
-        return
-    cache = _exec_cache(app)
-    if cache.exists():
-        LOGGER.info(
-            f"cache_guard: package sources changed ({previous and previous[:12]} -> "
-            f"{app.cache_guard_hash[:12]}); clearing the execution cache {cache}"
-        )
-        shutil.rmtree(cache)
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(app.cache_guard_hash + "\n")
+    cache = get_cache(cache_path)
+    wanted = {str(Path(s).resolve()) for s in sources}
+    for record in cache.list_cache_records():
+        if str(Path(record.uri).resolve()) in wanted:
+            cache.remove_cache(record.pk)
 
 
 def outdated(app, env, added, changed, removed):
-    """At env-get-outdated: every document is outdated if the sources changed."""
-    if getattr(env, "cache_guard_hash", None) == app.cache_guard_hash:
-        return []
-    env.cache_guard_hash = app.cache_guard_hash
-    return sorted(env.found_docs - set(added))
+    """At env-get-outdated: invalidate the pages whose code key changed."""
+    keys = page_keys(app, env)
+    cache_path = Path(env.mystnb_config.execution_cache_path)
+    stamp = cache_path / KEYS_FILE
+    recorded = json.loads(stamp.read_text()) if stamp.is_file() else {}
+    # a page without a recorded key may have an execution of unknown code: dropped too
+    stale = sorted(doc for doc, key in keys.items() if recorded.get(doc) != key)
+    changed_code = [doc for doc in stale if doc in recorded]
+    if changed_code:
+        LOGGER.info(f"cache_guard: the code of {len(changed_code)} page(s) changed, executing them again: "
+                    f"{', '.join(changed_code)}")
+    if stale:
+        _drop_executed(cache_path, [env.doc2path(doc) for doc in stale])
+    cache_path.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps({**recorded, **keys}, indent=1, sort_keys=True) + "\n")
+
+    known = getattr(env, "cache_guard_keys", {})
+    env.cache_guard_keys = keys
+    return sorted(doc for doc, key in keys.items() if doc not in added and known.get(doc) != key)
 
 
 def setup(app):
-    app.add_config_value("cache_guard_paths", ["code", "requirements.txt"], "env")
-    app.connect("config-inited", check_sources)
+    app.add_config_value("cache_guard_package_dir", "code/generalization", "env")
+    app.add_config_value("cache_guard_files", ["requirements.txt"], "env")
+    app.connect("config-inited", scale_cache)
     app.connect("env-get-outdated", outdated)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True}

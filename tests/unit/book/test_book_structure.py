@@ -32,14 +32,6 @@ def test_chapter_follows_the_template(chapter):
     assert "savefig" not in text and "allow_errors" not in text
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_has_claims_tests(chapter):
-    part = Path(chapter).parent.name
-    claims = ROOT / "tests" / "claims" / part / f"test_{Path(chapter).stem}.py"
-    assert claims.exists(), f"{chapter} has no claims tests ({claims.relative_to(ROOT)})"
-    assert "def test_" in claims.read_text()
-
-
 def test_execution_never_allows_errors():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert config["execute"]["allow_errors"] is False

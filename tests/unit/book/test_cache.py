@@ -1,23 +1,130 @@
+"""generalization.book.cache: code keys per module and page, and the result cache built on them.
+
+The key tests run on a copy of the real package, so the counts they assert are those of the
+book: which chapters an edit re-runs.
+"""
+
+import shutil
+import textwrap
+
+import pytest
+
 from generalization.book import cache
 
+CHAPTERS = sorted(name for name in cache.module_files() if name.startswith("generalization.chapters.part")
+                  and not name.endswith(("part1", "part2", "part3")) and ".part" in name)
 
-def test_source_hash_changes_with_content_and_names(tmp_path):
-    (tmp_path / "pkg").mkdir()
-    (tmp_path / "pkg" / "a.py").write_text("x = 1\n")
-    (tmp_path / "req.txt").write_text("numpy==2\n")
-    paths = [tmp_path / "pkg", tmp_path / "req.txt"]
-    first = cache.source_hash(paths)
-    assert cache.source_hash(paths) == first
-    (tmp_path / "pkg" / "a.py").write_text("x = 2\n")
-    second = cache.source_hash(paths)
-    assert second != first
-    (tmp_path / "pkg" / "a.py").rename(tmp_path / "pkg" / "b.py")
-    assert cache.source_hash(paths) != second
-    (tmp_path / "pkg" / "__pycache__").mkdir()
-    (tmp_path / "pkg" / "__pycache__" / "b.py").write_text("ignored")
-    third = cache.source_hash(paths)
-    (tmp_path / "pkg" / "__pycache__" / "b.py").write_text("still ignored")
-    assert cache.source_hash(paths) == third
+
+@pytest.fixture
+def package(tmp_path):
+    """A copy of the package to edit, and the keys of every chapter before the edit."""
+    copy = tmp_path / "generalization"
+    shutil.copytree(cache.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    before = {name: cache.code_key([name], copy, files=()) for name in CHAPTERS}
+    return copy, before
+
+
+def changed(copy, before):
+    return sorted(name.rsplit(".", 1)[1] for name in CHAPTERS if cache.code_key([name], copy, files=()) != before[name])
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text, f"{old!r} is not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_the_package_has_eleven_chapters():
+    assert len(CHAPTERS) == 11
+
+
+def test_editing_a_method_used_by_one_chapter_reruns_that_chapter_only(package):
+    copy, before = package
+    edit(copy / "variance.py", "return float(np.mean((f_k - target) ** 2))", "return float(np.mean((f_k - target) ** 2)) + 0.0")
+    assert changed(copy, before) == ["double_trouble"]
+
+
+def test_editing_a_method_reruns_exactly_the_chapters_that_import_it_through_others(package):
+    copy, before = package
+    # linear is imported by min_norm and benign directly; augment by rethinking and bad_minima
+    edit(copy / "linear.py", "return float(risk) if risk.ndim == 0 else risk", "return float(risk) if risk.ndim == 0 else 1.0 * risk")
+    assert changed(copy, before) == ["benign", "min_norm"]
+    edit(copy / "augment.py", "max_shift = _positive_int(\"max_shift\", max_shift)", "max_shift = int(_positive_int(\"max_shift\", max_shift))")
+    assert changed(copy, before) == ["bad_minima", "benign", "min_norm", "rethinking"]
+
+
+def test_editing_a_chapter_module_reruns_that_chapter_only(package):
+    copy, before = package
+    edit(copy / "chapters" / "part2" / "triple_descent.py", "ABS_MEAN = np.sqrt(2.0 / np.pi)", "ABS_MEAN = np.sqrt(2 / np.pi)")
+    assert changed(copy, before) == ["triple_descent"]
+
+
+def test_docstrings_comments_and_layout_do_not_count(package):
+    copy, before = package
+    path = copy / "kernels.py"
+    text = path.read_text()
+    text = text.replace('"""Gaussian and Laplace kernels', '"""Edited: Gaussian and Laplace kernels', 1)
+    text = text.replace("# the one matrix product of the block", "# an edited comment")
+    text = text.replace("KERNELS = (\"gaussian\", \"laplace\")", "KERNELS = (\n    \"gaussian\",\n    \"laplace\",\n)")
+    path.write_text(text)
+    assert changed(copy, before) == []
+
+
+def test_editing_the_shared_checks_reruns_every_chapter_that_validates(package):
+    copy, before = package
+    edit(copy / "checks.py", "return int(value)", "return int(value) + 0")
+    assert changed(copy, before) == ["bad_minima", "benign", "double_descent", "double_trouble", "kernel_mnist",
+                                     "rethinking", "triple_descent"]
+
+
+def test_requirements_and_extra_enter_the_key(tmp_path):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("numpy==2\n")
+    name = "generalization.linear"
+    first = cache.code_key([name], files=[requirements])
+    requirements.write_text("numpy==3\n")
+    assert cache.code_key([name], files=[requirements]) != first
+    assert cache.code_key([name], files=[requirements], extra="scale full") != cache.code_key([name], files=[requirements])
+
+
+def test_import_graph_reads_relative_absolute_and_function_level_imports():
+    graph = cache.import_graph()
+    assert "generalization.checks" in graph["generalization.augment"]  # from .checks import count
+    assert "generalization.kernels" in graph["generalization.chapters.part2.double_descent"]  # inside a function
+    assert {"generalization.bank", "generalization.pca", "generalization.book.cache"} <= graph[
+        "generalization.chapters.part2.deep_double_descent"]
+    # importing a chapter runs the __init__ of every package above it
+    assert {"generalization", "generalization.chapters", "generalization.chapters.part1"} <= graph[
+        "generalization.chapters.part1.rethinking"]
+    with pytest.raises(ValueError, match="names must be modules of the package; got"):
+        cache.dependencies(["generalization.nothing"], graph)
+
+
+def test_page_modules_come_from_code_cells_only():
+    page = textwrap.dedent("""\
+        # A page
+
+        `from generalization import kernels` in the prose imports nothing.
+
+        ```{code-cell} ipython3
+        :tags: [remove-cell]
+        %matplotlib inline
+        from generalization import data, nets
+        from generalization.chapters.part1 import rethinking as rt
+        from generalization.book.ledger import Ledger
+        import numpy as np
+        ```
+
+        ```python
+        from generalization import features
+        ```
+        """)
+    assert cache.page_imports(page) == {"generalization", "generalization.data", "generalization.nets",
+                                        "generalization.chapters.part1", "generalization.chapters.part1.rethinking",
+                                        "generalization.book.ledger", "generalization.book.ledger.Ledger"}
+    modules = cache.page_modules(page)
+    assert "generalization.chapters.part1.rethinking" in modules and "generalization.book" in modules
+    assert "generalization.kernels" not in modules and "generalization.features" not in modules
 
 
 def test_cached_runs_once_per_arguments(tmp_path, monkeypatch):
@@ -36,15 +143,17 @@ def test_cached_runs_once_per_arguments(tmp_path, monkeypatch):
     cache.memory.cache_clear()
 
 
-def test_results_of_other_source_versions_are_pruned(tmp_path, monkeypatch):
+def test_results_of_a_module_live_under_its_key_and_stale_keys_are_pruned(tmp_path, monkeypatch):
     monkeypatch.setenv("GENERALIZATION_CACHE", str(tmp_path))
-    stale = tmp_path / ("0" * 16)
-    stale.mkdir()
-    (stale / "result.pkl").write_text("old")
-    keep = tmp_path / "notes"  # not a cache folder of ours
-    keep.mkdir()
+    module = "generalization.chapters.part2.min_norm"
+    stale = tmp_path / module / ("0" * 16)
+    legacy = tmp_path / ("1" * 16)  # the earlier layout: one folder per whole-package hash
+    other = tmp_path / "generalization.chapters.part1.rethinking" / ("2" * 16)  # another chapter: kept
+    notes = tmp_path / "notes"  # not a cache folder of ours
+    for folder in (stale, legacy, other, notes):
+        folder.mkdir(parents=True)
     cache.memory.cache_clear()
-    location = cache.memory().location
-    assert not stale.exists() and keep.exists()
-    assert str(location).endswith(cache.source_hash()[:16])
+    location = cache.memory(module).location
+    assert str(location) == str(tmp_path / module / cache.code_key([module])[:16])
+    assert not stale.exists() and not legacy.exists() and other.exists() and notes.exists()
     cache.memory.cache_clear()
