@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import count as _positive_int
+from . import checks
 
 
 def random_shift(max_shift=2):
@@ -68,13 +68,11 @@ def replicate(X, copies, max_shift=2, seed=0):
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] != 784:
         raise ValueError(f"X must be (n, 784) flattened 28 x 28 images; got shape {X.shape}.")
-    copies = _positive_int("copies", copies)
-    max_shift = _positive_int("max_shift", max_shift)
+    max_shift = checks.count("max_shift", max_shift)
     shifts = [(dy, dx) for dy in range(-max_shift, max_shift + 1) for dx in range(-max_shift, max_shift + 1)
               if (dy, dx) != (0, 0)]
-    if copies - 1 > len(shifts):
-        raise ValueError(f"copies must be at most {len(shifts) + 1} with max_shift={max_shift} "
-                         f"(one distinct shift per copy); got {copies}.")
+    # one distinct shift per copy
+    copies = checks.count(f"copies (with max_shift={max_shift})", copies, maximum=len(shifts) + 1)
     rng = np.random.default_rng(seed)
     # row i: a random order of the shifts; copy k of image i takes the k-th of them
     choice = np.argsort(rng.random((X.shape[0], len(shifts))), axis=1)[:, :copies - 1]

@@ -21,14 +21,17 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import checks
+
 N_CLASSES = 10
 
 
 def n_parameters(width, n_inputs, n_classes=N_CLASSES):
     """Weights and biases of a one-hidden-layer network: ``width (n_inputs + 1) + n_classes (width + 1)``."""
     width, n_inputs, n_classes = (np.asarray(v) for v in (width, n_inputs, n_classes))
-    if np.any(width < 1) or np.any(n_inputs < 1) or np.any(n_classes < 1):
-        raise ValueError(f"width, n_inputs and n_classes must be positive; got {width}, {n_inputs}, {n_classes}.")
+    for name, value in (("width", width), ("n_inputs", n_inputs), ("n_classes", n_classes)):
+        if np.any(value < 1):
+            raise ValueError(f"{name} must be positive; got {value}.")
     return width * (n_inputs + 1) + n_classes * (width + 1)
 
 
@@ -48,14 +51,11 @@ class NetworkBank(nn.Module):
 
     def __init__(self, n_inputs, widths, seeds, n_classes=N_CLASSES):
         super().__init__()
-        widths = tuple(int(w) for w in widths)
-        seeds = tuple(int(s) for s in seeds)
-        if not widths or min(widths) < 1:
-            raise ValueError(f"widths must be a non-empty sequence of positive integers; got {widths!r}.")
+        widths = checks.integers("widths", widths, minimum=1)
+        seeds = checks.integers("seeds", seeds)
         if len(seeds) != len(widths):
             raise ValueError(f"seeds must give one seed per network; got {len(seeds)} seeds for {len(widths)} widths.")
-        if n_inputs < 1 or n_classes < 2:
-            raise ValueError(f"n_inputs must be >= 1 and n_classes >= 2; got {n_inputs} and {n_classes}.")
+        n_inputs, n_classes = checks.count("n_inputs", n_inputs), checks.count("n_classes", n_classes, minimum=2)
         self.widths, self.seeds, self.n_inputs, self.n_classes = widths, seeds, int(n_inputs), int(n_classes)
         bucket_of = np.ceil(np.log2(widths)).astype(int)
         self.members, self.where = [], {}
@@ -126,8 +126,7 @@ class BankLog:
 
 def eval_steps(num_steps, n_evals):
     """Steps at which to evaluate: 0 and about ``n_evals`` log-spaced steps up to ``num_steps``."""
-    if num_steps < 1 or n_evals < 1:
-        raise ValueError(f"num_steps and n_evals must be positive; got {num_steps} and {n_evals}.")
+    num_steps, n_evals = checks.count("num_steps", num_steps), checks.count("n_evals", n_evals)
     return np.unique(np.concatenate([[0, num_steps], np.geomspace(1, num_steps, n_evals).round().astype(int)]))
 
 

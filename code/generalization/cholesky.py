@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checks import count
+from . import checks
 
 BLOCK = 2048
 LAPACK_LIMIT = 2**31
@@ -102,7 +102,7 @@ class _Fortran:
 
 
 def _check_block(block):
-    return BLOCK if block is None else count("block", block)
+    return BLOCK if block is None else checks.count("block", block)
 
 
 def _check_factor_args(K, blas):
@@ -110,8 +110,7 @@ def _check_factor_args(K, blas):
         raise ValueError(f"K must be a square C-contiguous array; got shape {K.shape}.")
     if K.dtype not in (np.float32, np.float64):
         raise ValueError(f"K must be float32 or float64; got {K.dtype}.")
-    if blas not in (None, True, False):
-        raise ValueError(f"blas must be None (use it when available), True or False; got {blas!r}.")
+    checks.choice("blas", blas, (None, True, False))  # None: use it when NumPy has it
     if blas and blas64() is None:
         raise ValueError("blas=True needs NumPy's bundled 64-bit OpenBLAS (scipy-openblas64); this NumPy has none.")
     return blas64() is not None if blas is None else blas

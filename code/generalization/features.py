@@ -36,38 +36,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import count as _positive_int
+from . import checks
 
 KINDS = ("fourier", "relu")
 BLOCK_ROWS = 4096
 
 
-def _positive_float(name, value):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number; got {value!r}.") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number; got {value!r}.")
-    return value
-
-
-def _seed(value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"seed must be a non-negative integer; got {value!r}.")
-    return int(value)
-
-
 def _matrix(name, X, n_inputs=None):
-    X = np.asarray(X)
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{name} must be a non-empty 2-D array (rows are points); got shape {X.shape}.")
-    if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
-        raise ValueError(f"{name} must hold real numbers; got dtype {X.dtype}.")
+    X = checks.array(name, X, ndim=2, dtype=None)
     if n_inputs is not None and X.shape[1] != n_inputs:
         raise ValueError(f"{name} must have {n_inputs} columns (the map's input dimension); got {X.shape[1]}.")
-    if not np.isfinite(X).all():
-        raise ValueError(f"{name} must be finite; it holds NaN or infinity.")
     return X
 
 
@@ -92,12 +70,11 @@ class RandomFeatureMap:
     seed: int
 
     def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}; got {self.kind!r}.")
-        object.__setattr__(self, "n_inputs", _positive_int("n_inputs", self.n_inputs))
-        object.__setattr__(self, "n_features", _positive_int("n_features", self.n_features))
-        object.__setattr__(self, "bandwidth", _positive_float("bandwidth", self.bandwidth))
-        object.__setattr__(self, "seed", _seed(self.seed))
+        checks.choice("kind", self.kind, KINDS)
+        object.__setattr__(self, "n_inputs", checks.count("n_inputs", self.n_inputs))
+        object.__setattr__(self, "n_features", checks.count("n_features", self.n_features))
+        object.__setattr__(self, "bandwidth", checks.positive("bandwidth", self.bandwidth))
+        object.__setattr__(self, "seed", checks.count("seed", self.seed, minimum=0))
 
     def parameters(self):
         """``(W, b)``: W of shape (n_inputs, n_features), b of shape (n_features,) (zeros for ReLU).
@@ -112,10 +89,8 @@ class RandomFeatureMap:
     def transform(self, X, dtype=np.float64, block_rows=BLOCK_ROWS):
         """The feature matrix ``Phi`` of shape (n, n_features), computed in row blocks."""
         X = _matrix("X", X, self.n_inputs)
-        dtype = np.dtype(dtype)
-        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise ValueError(f"dtype must be float32 or float64; got {dtype}.")
-        block_rows = _positive_int("block_rows", block_rows)
+        dtype = np.dtype(checks.choice("dtype", np.dtype(dtype).name, ("float32", "float64")))
+        block_rows = checks.count("block_rows", block_rows)
         W, b = self.parameters()
         W, b = W.astype(dtype, copy=False), b.astype(dtype, copy=False)
         norm = dtype.type(np.sqrt(2.0 / self.n_features))

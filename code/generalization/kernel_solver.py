@@ -38,12 +38,11 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from . import checks
 from .cholesky import Factor
 from .kernels import (
     BLOCK_ROWS,
     KERNELS,
-    _check_bandwidth,
-    _check_matrix,
     kernel_matrix,
     kernel_times,
     pixel_codes,
@@ -124,17 +123,12 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
         self.predict_dtype = predict_dtype
 
     def _validate(self):
-        if self.kernel not in KERNELS:
-            raise ValueError(f"kernel must be one of {KERNELS}; got {self.kernel!r}.")
-        _check_bandwidth(self.bandwidth)
-        if isinstance(self.ridge, bool) or not np.isscalar(self.ridge) or not self.ridge >= 0:
-            raise ValueError(f"ridge must be a non-negative number; got {self.ridge!r}.")
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}.")
-        if self.predict_dtype not in ("float32", "float64"):
-            raise ValueError(f"predict_dtype must be 'float32' or 'float64'; got {self.predict_dtype!r}.")
-        if self.backend not in ("auto", "scipy", "torch"):
-            raise ValueError(f"backend must be 'auto', 'scipy' or 'torch'; got {self.backend!r}.")
+        checks.choice("kernel", self.kernel, KERNELS)
+        checks.positive("bandwidth", self.bandwidth)
+        checks.nonnegative("ridge", self.ridge)
+        checks.choice("dtype", self.dtype, ("float32", "float64"))
+        checks.choice("predict_dtype", self.predict_dtype, ("float32", "float64"))
+        checks.choice("backend", self.backend, ("auto", "scipy", "torch"))
         if self.backend == "auto":
             return "torch" if torch_device(self.device).type == "cuda" else "scipy"
         return self.backend
@@ -142,7 +136,7 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Solve ``(K + ridge I) alpha = onehot(y)``; y holds integer (or any hashable) labels."""
         backend = self._validate()
-        X = _check_matrix("X", X)
+        X = checks.array("X", X, ndim=2, finite=False, nonempty=False, dtype=None)
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
             raise ValueError(f"y must be 1-D with one label per row of X ({X.shape[0]}); got shape {y.shape}.")
@@ -207,7 +201,7 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
         """``K(X, X_fit) @ dual_coef_``: one score per class, shape (n, n_classes), float64."""
         if not hasattr(self, "dual_coef_"):
             raise ValueError("this KernelInterpolator is not fitted yet; call fit(X, y) first.")
-        X = _check_matrix("X", X)
+        X = checks.array("X", X, ndim=2, finite=False, nonempty=False, dtype=None)
         if X.shape[1] != self.X_fit_.shape[1]:
             raise ValueError(f"X must have {self.X_fit_.shape[1]} features, as in fit; got {X.shape[1]}.")
         return kernel_times(np.ascontiguousarray(X, dtype=self.X_fit_.dtype), self.X_fit_, self.dual_coef_,

@@ -23,23 +23,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import checks
+
 KERNELS = ("gaussian", "laplace")
 BLOCK_ROWS = 2048
-
-
-def _check_matrix(name, A):
-    A = np.asarray(A)
-    if A.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array (n_samples, n_features); got {A.ndim} dimensions.")
-    if not np.issubdtype(A.dtype, np.number) or np.iscomplexobj(A):
-        raise ValueError(f"{name} must hold real numbers; got dtype {A.dtype}.")
-    return A
-
-
-def _check_bandwidth(bandwidth):
-    if isinstance(bandwidth, bool) or not np.isscalar(bandwidth) or not np.isfinite(bandwidth) or bandwidth <= 0:
-        raise ValueError(f"bandwidth must be a positive finite number; got {bandwidth!r}.")
-    return float(bandwidth)
 
 
 def torch_device(device):
@@ -144,15 +131,13 @@ def _block(a, Bt, b_norms, kernel, bandwidth, diagonal_at=None):
 
 
 def _check_kernel_args(A, B, kernel, bandwidth, dtype):
-    A, B = _check_matrix("A", A), _check_matrix("B", B)
+    A = checks.array("A", A, ndim=2, finite=False, nonempty=False, dtype=None)
+    B = checks.array("B", B, ndim=2, finite=False, nonempty=False, dtype=None)
     if A.shape[1] != B.shape[1]:
         raise ValueError(f"A and B must have the same number of features; got {A.shape[1]} and {B.shape[1]}.")
-    if kernel not in KERNELS:
-        raise ValueError(f"kernel must be one of {KERNELS}; got {kernel!r}.")
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64; got {dtype}.")
-    return A, B, _check_bandwidth(bandwidth), dtype
+    checks.choice("kernel", kernel, KERNELS)
+    dtype = np.dtype(checks.choice("dtype", np.dtype(dtype).name, ("float32", "float64")))
+    return A, B, checks.positive("bandwidth", bandwidth), dtype
 
 
 def kernel_matrix(A, B, kernel, bandwidth, dtype=np.float32, block_rows=BLOCK_ROWS, device="auto", out=None,

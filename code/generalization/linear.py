@@ -32,35 +32,109 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import checks
+
 
 def _as_design(X, y):
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if X.ndim != 2:
-        raise ValueError(f"X must be a 2-D array of shape (n, p); got {X.ndim} dimensions, shape {X.shape}.")
-    if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
-        raise ValueError(f"y must have shape (n,) or (n, k) with n = X.shape[0] = {X.shape[0]}; got shape {y.shape}.")
-    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
-        raise ValueError("X and y must be finite; got NaN or infinity.")
+    X = checks.array("X", X, ndim=2, nonempty=False)
+    y = checks.array("y", y, ndim=(1, 2), nonempty=False)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"y must have n = X.shape[0] = {X.shape[0]} rows, shape (n,) or (n, k); got shape {y.shape}.")
     return X, y
 
 
-def _nonnegative(name, value, positive=False):
-    if isinstance(value, bool) or not np.isscalar(value) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number; got {value!r}.")
-    if value < 0 or (positive and value == 0):
-        raise ValueError(f"{name} must be {'positive' if positive else 'non-negative'}; got {value!r}.")
-    return float(value)
+def ridge_gains(s, n, alpha):
+    """The spectral filter of ridge regression: ``s / (s^2 + n alpha)``, or ``1 / s`` at ``alpha = 0``.
+
+    ``w_alpha = V diag(ridge_gains(s, n, alpha)) U^T y`` for ``X = U diag(s) V^T``: the one
+    formula behind every ridge and min-norm fit of the package (:class:`SpectralRidge`).
+    """
+    s = np.asarray(s, dtype=float)
+    return 1.0 / s if alpha == 0 else s / (s * s + n * alpha)
 
 
-def _spectral_solve(X, y, shrink, rcond):
-    """Return ``V diag(shrink(s)) U^T y`` over the singular values ``s > rcond * s_max``."""
-    u, s, vt = np.linalg.svd(X, full_matrices=False)
-    keep = s > rcond * (s[0] if s.size else 0.0)
-    factor = shrink(s[keep])
-    coef = u[:, keep].T @ y  # coordinates of y in the column space of X
-    coef = coef * (factor[:, None] if y.ndim == 2 else factor)
-    return vt[keep].T @ coef
+class SpectralRidge:
+    """Ridge regression at any number of penalties, and its min-norm limit, from one decomposition.
+
+    With the thin SVD ``X = U diag(s) V^T`` (singular values above ``rcond * s_max`` kept), the
+    ridge solution for the penalty ``alpha`` of ``argmin_w 1/n ||X w - y||^2 + alpha ||w||^2``
+    and its ``alpha -> 0+`` limit, the minimum-norm least-squares solution, are::
+
+        w_alpha = V diag(s / (s^2 + n alpha)) U^T y        w_0 = V diag(1 / s) U^T y = pinv(X) y
+
+    The decomposition is computed once; every penalty then costs two thin products. (The
+    penalty ``lam`` of ``||X w - y||^2 + lam ||w||^2``, as d'Ascoli et al. write it, is
+    ``n alpha``.)
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+    rcond : float, optional
+        Relative cut-off for small singular values. Default ``max(n, p) * eps`` with
+        ``method="svd"`` (as ``numpy.linalg.lstsq``), ``sqrt(max(n, p) * eps)`` with
+        ``method="gram"``.
+    method : {"svd", "gram"}, default "svd"
+        ``"svd"``: LAPACK's SVD of X. ``"gram"``: the eigendecomposition of the smaller Gram
+        matrix (``X X^T`` or ``X^T X``), several times faster for the small, very wide or very
+        tall matrices of random-feature sweeps, and accurate for singular values above about
+        ``sqrt(eps) s_max``, which the cut-off keeps.
+
+    Attributes
+    ----------
+    U : ndarray, shape (n, r);  s : ndarray, shape (r,), decreasing;  Vt : ndarray, shape (r, p)
+        The kept part of the thin SVD.
+
+    References
+    ----------
+    Golub, Van Loan (2013), *Matrix Computations*, 4th ed., sections 5.5 and 6.1.
+    Hastie, Montanari, Rosset, Tibshirani (2022), *Surprises in high-dimensional ridgeless
+    least squares interpolation*, Annals of Statistics 50(2).
+    """
+
+    def __init__(self, X, rcond=None, method="svd"):
+        X = checks.array("X", X, ndim=2)
+        method = checks.choice("method", method, ("svd", "gram"))
+        self.n, self.p = X.shape
+        size_eps = max(X.shape) * np.finfo(float).eps
+        if rcond is None:
+            rcond = size_eps if method == "svd" else np.sqrt(size_eps)
+        rcond = checks.nonnegative("rcond", rcond)
+        if method == "svd":
+            U, s, Vt = np.linalg.svd(X, full_matrices=False)
+            keep = s > rcond * (s[0] if s.size else 0.0)
+            self.U, self.s, self.Vt = U[:, keep], s[keep], Vt[keep]
+        else:
+            wide = self.p >= self.n
+            e, Q = np.linalg.eigh(X @ X.T if wide else X.T @ X)
+            e, Q = e[::-1], Q[:, ::-1]  # decreasing, as the SVD
+            keep = e > rcond * rcond * max(e[0], 0.0)
+            e, Q = e[keep], Q[:, keep]
+            self.s = np.sqrt(e)
+            if wide:  # Q = U and V = X^T U / s
+                self.U, self.Vt = Q, (X.T @ Q / self.s).T
+            else:  # Q = V and U = X V / s
+                self.U, self.Vt = X @ Q / self.s, Q.T
+
+    def gains(self, alpha):
+        """:func:`ridge_gains` of the kept singular values for the penalty ``alpha`` (>= 0)."""
+        return ridge_gains(self.s, self.n, checks.nonnegative("alpha", alpha))
+
+    def project(self, y):
+        """``U^T y``: the coordinates of ``y`` in the column space of X, shape (r,) or (r, k)."""
+        y = checks.array("y", y, ndim=(1, 2), nonempty=False)
+        if y.shape[0] != self.n:
+            raise ValueError(f"y must have n = {self.n} rows, shape (n,) or (n, k); got shape {y.shape}.")
+        return self.U.T @ y
+
+    def coefficients(self, y, alpha):
+        """``c = diag(gains) U^T y``, the solution in the basis of V: ``w = V c``."""
+        gains = self.gains(alpha)
+        coef = self.project(y)
+        return coef * (gains[:, None] if coef.ndim == 2 else gains)
+
+    def solution(self, y, alpha):
+        """``w_alpha`` (``alpha = 0``: the min-norm solution), shape (p,) or (p, k)."""
+        return self.Vt.T @ self.coefficients(y, alpha)
 
 
 def min_norm_solution(X, y, rcond=None):
@@ -69,7 +143,8 @@ def min_norm_solution(X, y, rcond=None):
     Among all minimizers of ``||X w - y||^2`` (all interpolants when ``p >= n`` and X has
     full row rank) it returns the one of smallest ``||w||``. Computed from the thin SVD
     ``X = U diag(s) V^T`` as ``w = V diag(1/s) U^T y``, keeping only singular values above
-    ``rcond * s_max``, so it is stable for ``n > p``, ``n < p`` and rank-deficient X.
+    ``rcond * s_max`` (:class:`SpectralRidge`), so it is stable for ``n > p``, ``n < p`` and
+    rank-deficient X.
 
     Parameters
     ----------
@@ -88,17 +163,16 @@ def min_norm_solution(X, y, rcond=None):
     Golub, Van Loan (2013), *Matrix Computations*, 4th ed., section 5.5.
     """
     X, y = _as_design(X, y)
-    rcond = max(X.shape) * np.finfo(float).eps if rcond is None else _nonnegative("rcond", rcond)
-    return _spectral_solve(X, y, lambda s: 1.0 / s, rcond)
+    return SpectralRidge(X, rcond).solution(y, 0.0)
 
 
 def ridge_solution(X, y, alpha):
     """Ridge regression ``argmin_w 1/n ||X w - y||^2 + alpha ||w||^2``.
 
     Equal to ``(X^T X + n alpha I)^{-1} X^T y``; computed through the SVD as
-    ``V diag(s / (s^2 + n alpha)) U^T y``, which tends to :func:`min_norm_solution` as
-    ``alpha -> 0+`` (``alpha = 0`` returns it). With this scaling ``alpha`` is the
-    ``lambda`` of Hastie et al. (2022).
+    ``V diag(s / (s^2 + n alpha)) U^T y`` (:class:`SpectralRidge`), which tends to
+    :func:`min_norm_solution` as ``alpha -> 0+`` (``alpha = 0`` returns it). With this scaling
+    ``alpha`` is the ``lambda`` of Hastie et al. (2022).
 
     Parameters
     ----------
@@ -111,11 +185,10 @@ def ridge_solution(X, y, alpha):
     w : ndarray, shape (p,) or (p, k)
     """
     X, y = _as_design(X, y)
-    alpha = _nonnegative("alpha", alpha)
+    alpha = checks.nonnegative("alpha", alpha)
     if alpha == 0:
         return min_norm_solution(X, y)
-    n = X.shape[0]
-    return _spectral_solve(X, y, lambda s: s / (s * s + n * alpha), 0.0)
+    return SpectralRidge(X, rcond=0.0).solution(y, alpha)
 
 
 def gd_path(X, y, lr, num_steps, w0=None, record_every=1):
@@ -148,10 +221,9 @@ def gd_path(X, y, lr, num_steps, w0=None, record_every=1):
     X, y = _as_design(X, y)
     if y.ndim != 1:
         raise ValueError(f"y must have shape (n,) for gd_path; got shape {y.shape}.")
-    lr = _nonnegative("lr", lr, positive=True)
-    for name, value in (("num_steps", num_steps), ("record_every", record_every)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (name == "record_every"):
-            raise ValueError(f"{name} must be a {'positive' if name == 'record_every' else 'non-negative'} integer; got {value!r}.")
+    lr = checks.positive("lr", lr)
+    num_steps = checks.count("num_steps", num_steps, minimum=0)
+    record_every = checks.count("record_every", record_every)
     n, p = X.shape
     w = np.zeros(p) if w0 is None else np.array(w0, dtype=float)
     if w.shape != (p,):
@@ -196,13 +268,6 @@ def kernel_min_norm_predict(X, y, X_test):
     return (X_test @ X.T) @ alpha
 
 
-def _check_gamma(gamma):
-    gamma = np.asarray(gamma, dtype=float)
-    if gamma.size == 0 or not np.all(np.isfinite(gamma)) or np.any(gamma <= 0):
-        raise ValueError(f"gamma = p/n must be positive and finite; got {gamma!r}.")
-    return gamma
-
-
 def mp_stieltjes(z_neg, gamma):
     """Marchenko-Pastur Stieltjes transform ``m(-lam) = int dmu(s) / (s + lam)`` for ``lam > 0``.
 
@@ -243,9 +308,9 @@ def asymptotic_risk_isotropic(gamma, snr, noise_var=1.0):
     -------
     risk : float or ndarray, the shape of ``gamma``
     """
-    gamma = _check_gamma(gamma)
-    sigma2 = _nonnegative("noise_var", noise_var)
-    r2 = _nonnegative("snr", snr) * sigma2
+    gamma = checks.array("gamma", gamma, positive=True)
+    sigma2 = checks.nonnegative("noise_var", noise_var)
+    r2 = checks.nonnegative("snr", snr) * sigma2
     with np.errstate(divide="ignore", invalid="ignore"):
         under = sigma2 * gamma / (1.0 - gamma)
         over = r2 * (1.0 - 1.0 / gamma) + sigma2 / (gamma - 1.0)
@@ -266,9 +331,9 @@ def optimal_ridge_risk_isotropic(gamma, snr, noise_var=1.0):
     every ``gamma`` and below ``r^2``, the risk of predicting zero. Returns ``(risk,
     alpha*)``; when ``r^2 = 0`` the optimum is ``alpha* = inf`` and ``R* = 0``.
     """
-    gamma = _check_gamma(gamma)
-    sigma2 = _nonnegative("noise_var", noise_var)
-    snr = _nonnegative("snr", snr)
+    gamma = checks.array("gamma", gamma, positive=True)
+    sigma2 = checks.nonnegative("noise_var", noise_var)
+    snr = checks.nonnegative("snr", snr)
     if snr == 0 or sigma2 == 0:  # r^2 = snr sigma^2 = 0: predicting zero is exact
         alpha, risk = np.full_like(gamma, np.inf), np.zeros_like(gamma)
     else:
@@ -290,8 +355,8 @@ def expected_risk_gaussian(n, p, snr, noise_var=1.0):
     and ``inf`` for ``|p - n| <= 1`` (the expectation diverges). The asymptotic formula is
     its limit; at n = 200 the two differ by about 1%.
     """
-    sigma2 = _nonnegative("noise_var", noise_var)
-    r2 = _nonnegative("snr", snr) * sigma2
+    sigma2 = checks.nonnegative("noise_var", noise_var)
+    r2 = checks.nonnegative("snr", snr) * sigma2
     if p < n - 1:
         return sigma2 * p / (n - p - 1)
     if p > n + 1:
@@ -306,9 +371,9 @@ def asymptotic_norm_isotropic(gamma, snr, noise_var=1.0):
     ``gamma > 1``: ``w_hat = P beta + pinv(X) eps`` with P the projection on the row space,
     so ``r^2 / gamma + sigma^2 / (gamma - 1)``.
     """
-    gamma = _check_gamma(gamma)
-    sigma2 = _nonnegative("noise_var", noise_var)
-    r2 = _nonnegative("snr", snr) * sigma2
+    gamma = checks.array("gamma", gamma, positive=True)
+    sigma2 = checks.nonnegative("noise_var", noise_var)
+    r2 = checks.nonnegative("snr", snr) * sigma2
     with np.errstate(divide="ignore", invalid="ignore"):
         under = r2 + sigma2 * gamma / (1.0 - gamma)
         over = r2 / gamma + sigma2 / (gamma - 1.0)

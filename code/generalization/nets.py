@@ -22,16 +22,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import checks
+
 
 @contextmanager
 def threads(n):
     """Run torch on ``n`` CPU threads inside the block, then restore the previous count."""
     import torch
 
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"the number of threads must be a positive integer; got {n!r}.")
+    n = checks.count("the number of threads", n)
     before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
+    torch.set_num_threads(n)
     try:
         yield
     finally:
@@ -49,11 +50,10 @@ def seed_everything(seed):
     """Seed torch (CPU and CUDA) and return a ``torch.Generator`` seeded with ``seed``."""
     import torch
 
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be an integer; got {seed!r}.")
-    torch.manual_seed(int(seed))
+    seed = checks.count("seed", seed, minimum=0)
+    torch.manual_seed(seed)
     generator = torch.Generator()
-    generator.manual_seed(int(seed))
+    generator.manual_seed(seed)
     return generator
 
 
@@ -76,10 +76,8 @@ def mlp(n_inputs=784, hidden=(512,), n_classes=10, dropout=0.0, seed=0):
     """
     import torch.nn as nn
 
-    if not hidden or any(int(h) < 1 for h in hidden):
-        raise ValueError(f"hidden must be a non-empty sequence of positive widths; got {hidden!r}.")
-    if not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be in [0, 1); got {dropout!r}.")
+    hidden = checks.integers("hidden", hidden, minimum=1)
+    dropout = checks.number("dropout", dropout, low=0, high=1, high_open=True)
     seed_everything(seed)
     layers, width = [], n_inputs
     for h in hidden:
@@ -213,14 +211,10 @@ def _train(model, X_train, y_train, X_test, y_test, *, lr, num_epochs, batch_siz
         y_test = torch.tensor(np.asarray(y_test, dtype=np.int64))
     if on_epoch is not None and not callable(on_epoch):
         raise ValueError(f"on_epoch must be callable or None; got {on_epoch!r}.")
-    if optimizer not in ("sgd", "adam"):
-        raise ValueError(f"optimizer must be 'sgd' or 'adam'; got {optimizer!r}.")
-    if isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or num_epochs < 0:
-        raise ValueError(f"num_epochs must be a non-negative integer; got {num_epochs!r}.")
+    checks.choice("optimizer", optimizer, ("sgd", "adam"))
+    num_epochs = checks.count("num_epochs", num_epochs, minimum=0)
     n = X_train.shape[0]
-    batch = n if batch_size is None else int(batch_size)
-    if not 1 <= batch:
-        raise ValueError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
+    batch = n if batch_size is None else checks.count("batch_size", batch_size)
     generator = seed_everything(seed)
     opt = (torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
            if optimizer == "sgd" else torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay))
@@ -311,7 +305,8 @@ def zhang_construction(X, y, seed=0):
     if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
         raise ValueError(f"X must be (n, d) and y (n,) with the same n; got shapes {X.shape} and {y.shape}.")
     if np.unique(X, axis=0).shape[0] != X.shape[0]:
-        raise ValueError("the rows of X must be distinct: two coinciding points cannot carry different labels.")
+        raise ValueError(f"X must have distinct rows (two coinciding points cannot carry different labels); got "
+                         f"{X.shape[0] - np.unique(X, axis=0).shape[0]} repeated rows.")
     rng = np.random.default_rng(seed)
     for _ in range(100):
         w = rng.standard_normal(X.shape[1])

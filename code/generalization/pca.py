@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import checks
+
 
 def pca_basis(images, n_components):
     """Principal directions of ``images``: ``(mean, components, scale)``.
@@ -26,12 +28,8 @@ def pca_basis(images, n_components):
         Standard deviation along the first component; :func:`project` divides by it so the
         leading coordinate has unit variance and the others keep their relative sizes.
     """
-    images = np.asarray(images, dtype=np.float64)
-    if images.ndim != 2:
-        raise ValueError(f"images must be a 2-D array (n_images, n_pixels); got shape {images.shape}.")
-    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) \
-            or not 1 <= n_components <= min(images.shape):
-        raise ValueError(f"n_components must be an integer from 1 to {min(images.shape)}; got {n_components!r}.")
+    images = checks.array("images", images, ndim=2, dtype=np.float64)
+    n_components = checks.count("n_components", n_components, maximum=min(images.shape))
     mean = images.mean(axis=0)
     centred = images - mean
     # eigenvectors of the d x d covariance: cheaper than an SVD of the n x d images when n >> d
@@ -43,7 +41,7 @@ def pca_basis(images, n_components):
 def project(X, basis):
     """Coordinates of the rows of ``X`` on a :func:`pca_basis`, as float32 of shape (n, n_components)."""
     mean, components, scale = basis
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] != components.shape[0]:
-        raise ValueError(f"X must have shape (n, {components.shape[0]}); got {X.shape}.")
+    X = checks.array("X", X, ndim=2, dtype=np.float64)
+    if X.shape[1] != components.shape[0]:
+        raise ValueError(f"X must have {components.shape[0]} columns, as the basis; got shape {X.shape}.")
     return ((X - mean) @ components / scale).astype(np.float32)

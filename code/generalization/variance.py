@@ -65,6 +65,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from . import checks
+
 PARTS = ("bias2", "var_noise", "var_init", "var_sampling")
 """The four parts that add up to ``test_error``, in the order of the decomposition."""
 
@@ -95,31 +97,11 @@ class Decomposition:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def _array(name, value, ndim, shape_text):
-    try:
-        array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of real numbers of shape {shape_text}; got {value!r}.") from None
-    if array.ndim != ndim or 0 in array.shape:
-        raise ValueError(f"{name} must be a non-empty array of shape {shape_text}; got shape {array.shape}.")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be finite; it holds NaN or infinity.")
-    return array
-
-
 def _target(target, n_test):
-    target = _array("target", target, 1, "(n_test,)")
+    target = checks.array("target", target, ndim=1)
     if target.shape[0] != n_test:
         raise ValueError(f"target must have n_test = {n_test} entries, one per test point; got {target.shape[0]}.")
     return target
-
-
-def _k(k, n_inits):
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer (the ensemble size); got {k!r}.")
-    if k > n_inits:
-        raise ValueError(f"k must be at most the number of initializations, {n_inits}; got {k}.")
-    return int(k)
 
 
 def decompose(predictions, target):
@@ -141,7 +123,7 @@ def decompose(predictions, target):
         Of the empirical distribution of the draws: the parts add up to
         ``mean((predictions - target)^2)`` to rounding. Variances use ``ddof = 0``.
     """
-    f = _array("predictions", predictions, 4, "(n_samplings, n_inits, n_noises, n_test)")
+    f = checks.array("predictions", predictions, ndim=4)
     target = _target(target, f.shape[3])
     g = f.mean(axis=2)  # E_eps f, shape (S, I, T)
     m_s = g.mean(axis=1)  # E_{Theta,eps} f given the sampling, (S, T)
@@ -158,18 +140,6 @@ def decompose(predictions, target):
         var_init_main=var_init_main,
         var_interaction=var_init - var_init_main,
     )
-
-
-def _check_linear(smoothers, train_targets, target, noise_var):
-    L = _array("smoothers", smoothers, 4, "(n_samplings, n_inits, n_test, n_train)")
-    S, I, T, n = L.shape
-    y = _array("train_targets", train_targets, 2, f"(n_samplings, n_train) = ({S}, {n})")
-    if y.shape != (S, n):
-        raise ValueError(f"train_targets must have shape (n_samplings, n_train) = ({S}, {n}); got {y.shape}.")
-    target = _target(target, T)
-    if isinstance(noise_var, bool) or not np.isscalar(noise_var) or not np.isfinite(noise_var) or noise_var < 0:
-        raise ValueError(f"noise_var must be a non-negative finite number (the label-noise variance); got {noise_var!r}.")
-    return L, y, target, float(noise_var)
 
 
 def decompose_moments(mean_predictions, noise_variances, target, unbiased=True):
@@ -199,8 +169,8 @@ def decompose_moments(mean_predictions, noise_variances, target, unbiased=True):
         ``mean((mean_predictions - target)^2 + noise_variances)``, an unbiased estimate of
         the test error.
     """
-    g = _array("mean_predictions", mean_predictions, 3, "(n_samplings, n_inits, n_test)")
-    noise = _array("noise_variances", noise_variances, 3, "(n_samplings, n_inits, n_test)")
+    g = checks.array("mean_predictions", mean_predictions, ndim=3)
+    noise = checks.array("noise_variances", noise_variances, ndim=3)
     if noise.shape != g.shape:
         raise ValueError(f"noise_variances must have the shape of mean_predictions, {g.shape}; got {noise.shape}.")
     if np.any(noise < 0):
@@ -234,14 +204,12 @@ def decompose_moments(mean_predictions, noise_variances, target, unbiased=True):
 
 
 def _check_linear(smoothers, train_targets, noise_var):
-    L = _array("smoothers", smoothers, 4, "(n_samplings, n_inits, n_test, n_train)")
+    L = checks.array("smoothers", smoothers, ndim=4)
     S, I, T, n = L.shape
-    y = _array("train_targets", train_targets, 2, f"(n_samplings, n_train) = ({S}, {n})")
+    y = checks.array("train_targets", train_targets, ndim=2)
     if y.shape != (S, n):
         raise ValueError(f"train_targets must have shape (n_samplings, n_train) = ({S}, {n}); got {y.shape}.")
-    if isinstance(noise_var, bool) or not np.isscalar(noise_var) or not np.isfinite(noise_var) or noise_var < 0:
-        raise ValueError(f"noise_var must be a non-negative finite number (the label-noise variance); got {noise_var!r}.")
-    return L, y, float(noise_var)
+    return L, y, checks.nonnegative("noise_var", noise_var)
 
 
 def linear_moments(smoothers, train_targets, noise_var):
@@ -282,9 +250,9 @@ def ensemble_error(predictions, target, k):
     target : array_like, shape (n_test,)
     k : int, 1 <= k <= n_inits
     """
-    f = _array("predictions", predictions, 4, "(n_samplings, n_inits, n_noises, n_test)")
+    f = checks.array("predictions", predictions, ndim=4)
     target = _target(target, f.shape[3])
-    k = _k(k, f.shape[1])
+    k = checks.count("k", k, maximum=f.shape[1])
     groups = f.shape[1] // k
     f_k = f[:, : groups * k].reshape(f.shape[0], groups, k, *f.shape[2:]).mean(axis=2)
     return float(np.mean((f_k - target) ** 2))
@@ -300,7 +268,7 @@ def ensemble_error_linear(smoothers, train_targets, target, noise_var, k):
     """
     L, y, sigma2 = _check_linear(smoothers, train_targets, noise_var)
     target = _target(target, L.shape[2])
-    k = _k(k, L.shape[1])
+    k = checks.count("k", k, maximum=L.shape[1])
     groups = L.shape[1] // k
     L_k = L[:, : groups * k].reshape(L.shape[0], groups, k, *L.shape[2:]).mean(axis=2)
     g = np.einsum("sgtn,sn->sgt", L_k, y)
@@ -325,12 +293,10 @@ def ensemble_limit(ks, errors):
     -------
     (E_inf, v) : floats, or arrays of shape (m,)
     """
-    ks = np.asarray(ks, dtype=float)
-    if ks.ndim != 1 or len(set(ks.tolist())) < 2 or np.any(ks < 1) or np.any(ks != np.round(ks)):
-        raise ValueError(f"ks must hold at least two distinct positive integers; got {ks!r}.")
-    errors = np.asarray(errors, dtype=float)
-    if errors.ndim not in (1, 2) or errors.shape[0] != len(ks) or not np.all(np.isfinite(errors)):
-        raise ValueError(f"errors must be finite with first dimension len(ks) = {len(ks)}; got shape {errors.shape}.")
+    ks = np.asarray(checks.integers("ks", ks, minimum=1, min_length=2, distinct=True), dtype=float)
+    errors = checks.array("errors", errors, ndim=(1, 2))
+    if errors.shape[0] != len(ks):
+        raise ValueError(f"errors must have len(ks) = {len(ks)} rows; got shape {errors.shape}.")
     design = np.stack([np.ones_like(ks), 1.0 / ks], axis=1)
     coef = np.linalg.lstsq(design, errors, rcond=None)[0]
     return (float(coef[0]), float(coef[1])) if errors.ndim == 1 else (coef[0], coef[1])

@@ -45,7 +45,7 @@ def test_replicate_is_seeded_and_one_copy_is_the_input():
     (dict(X=np.zeros(784), copies=2), "784"),
     (dict(X=_images(2), copies=0), "copies"),
     (dict(X=_images(2), copies=2.5), "copies"),
-    (dict(X=_images(2), copies=10, max_shift=1), "at most 9"),
+    (dict(X=_images(2), copies=10, max_shift=1), "from 1 to 9"),
     (dict(X=_images(2), copies=2, max_shift=0), "max_shift"),
 ])
 def test_replicate_rejects_bad_input(kwargs, match):

@@ -30,7 +30,7 @@ def test_eval_steps():
     steps = bank.eval_steps(1000, 20)
     assert steps[0] == 0 and steps[-1] == 1000 and np.all(np.diff(steps) > 0)
     np.testing.assert_array_equal(bank.eval_steps(5, 1), [0, 1, 5])
-    with pytest.raises(ValueError, match="num_steps and n_evals must be positive"):
+    with pytest.raises(ValueError, match="num_steps must be a positive integer"):
         bank.eval_steps(0, 3)
 
 
@@ -56,7 +56,7 @@ def test_bank_rejects_bad_input():
         bank.network_bank(3, (), ())
     with pytest.raises(ValueError, match="one seed per network; got 1 seeds for 2 widths"):
         bank.network_bank(3, (2, 4), (0,))
-    with pytest.raises(ValueError, match="n_inputs must be >= 1"):
+    with pytest.raises(ValueError, match="n_inputs must be a positive integer"):
         bank.network_bank(0, (2,), (0,))
     with pytest.raises(ValueError, match="m must index one of the 1 networks"):
         bank.network_bank(3, (2,), (0,)).network(1)

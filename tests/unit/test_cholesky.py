@@ -65,7 +65,7 @@ def test_bad_input_raises_value_error(monkeypatch):
         cholesky.factor_in_place(np.eye(3, dtype=np.int64))
     with pytest.raises(ValueError, match="block must be a positive integer"):
         cholesky.factor_in_place(np.eye(3), block=0)
-    with pytest.raises(ValueError, match="blas must be"):
+    with pytest.raises(ValueError, match="blas must be one of \\(None, True, False\\)"):
         cholesky.factor_in_place(np.eye(3), blas="yes")
     with pytest.raises(ValueError, match="R must have 3 rows"):
         cholesky.solve_in_place_factor(np.eye(3), np.ones((4, 2)))

@@ -93,8 +93,8 @@ def test_subsample_stratified_keeps_class_proportions(mnist):
     assert np.abs(np.bincount(y, minlength=10) - expected).max() < 1
 
 
-@pytest.mark.parametrize("n_samples, message", [(0, "between 1 and 10; got 0"), (11, "between 1 and 10; got 11"),
-                                                (2.5, "must be an integer; got 2.5")])
+@pytest.mark.parametrize("n_samples, message", [(0, "n_samples must be an integer from 1 to 10; got 0"), (11, "an integer from 1 to 10; got 11"),
+                                                (2.5, "an integer from 1 to 10; got 2.5")])
 def test_subsample_rejects_bad_sizes(n_samples, message):
     with pytest.raises(ValueError, match=message):
         subsample(np.zeros((10, 3)), np.zeros(10), n_samples, seed=0)

@@ -88,15 +88,15 @@ def test_rows_are_transformed_independently(points):
 @pytest.mark.parametrize("call, message", [
     (lambda A: features.random_fourier_features(A, 0, 1.0, 0), "n_features must be a positive integer"),
     (lambda A: features.random_fourier_features(A, 2.5, 1.0, 0), "n_features must be a positive integer"),
-    (lambda A: features.random_fourier_features(A, 10, -1.0, 0), "bandwidth must be a positive finite number"),
+    (lambda A: features.random_fourier_features(A, 10, -1.0, 0), "bandwidth must be a positive number"),
     (lambda A: features.random_fourier_features(A, 10, "wide", 0), "bandwidth must be a positive number"),
     (lambda A: features.random_fourier_features(A, 10, 1.0, -1), "seed must be a non-negative integer"),
-    (lambda A: features.random_fourier_features(A[0], 10, 1.0, 0), "X must be a non-empty 2-D array"),
+    (lambda A: features.random_fourier_features(A[0], 10, 1.0, 0), "X must be a 2-D array"),
     (lambda A: features.random_fourier_features(A * np.nan, 10, 1.0, 0), "X must be finite"),
-    (lambda A: features.random_relu_features(A, 10, 0, scale=0), "bandwidth must be a positive finite number"),
+    (lambda A: features.random_relu_features(A, 10, 0, scale=0), "bandwidth must be a positive number"),
     (lambda A: features.RandomFeatureMap("sigmoid", 12, 10, 1.0, 0), "kind must be one of"),
     (lambda A: features.RandomFeatureMap("relu", 13, 10, 1.0, 0).transform(A), "X must have 13 columns"),
-    (lambda A: features.RandomFeatureMap("relu", 12, 10, 1.0, 0).transform(A, dtype=np.int64), "dtype must be float32 or float64"),
+    (lambda A: features.RandomFeatureMap("relu", 12, 10, 1.0, 0).transform(A, dtype=np.int64), "dtype must be one of \\('float32', 'float64'\\); got 'int64'"),
     (lambda A: features.arccos_kernel(A, A[:, :3]), "B must have 12 columns"),
 ])
 def test_bad_input_raises_value_error(points, call, message):

@@ -144,3 +144,50 @@ def test_monte_carlo_risk_equals_test_set_error():
     assert np.mean((X0 @ (w - beta)) ** 2) == pytest.approx(np.sum((w - beta) ** 2), rel=0.02)
 
 
+
+
+@pytest.mark.parametrize("X, y", CASES)
+def test_spectral_ridge_min_norm_equals_lstsq(X, y):
+    w = linear.SpectralRidge(X).solution(y, 0.0)
+    np.testing.assert_allclose(w, np.linalg.lstsq(X, y, rcond=None)[0], atol=1e-10)
+
+
+@pytest.mark.parametrize("n, p", [(30, 80), (80, 30)])
+def test_spectral_ridge_equals_scikit_learn_ridge_at_every_penalty(n, p):
+    from sklearn.linear_model import Ridge
+
+    X, y = problem(n, p, seed=3)
+    fits = linear.SpectralRidge(X)
+    for alpha in (1e-4, 1e-2, 1.0):
+        # scikit-learn minimizes ||X w - y||^2 + a ||w||^2: a = n alpha in the book's scaling
+        expected = Ridge(alpha=n * alpha, fit_intercept=False, solver="cholesky").fit(X, y).coef_
+        np.testing.assert_allclose(fits.solution(y, alpha), expected, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(fits.solution(y, alpha), linear.ridge_solution(X, y, alpha), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("n, p", [(40, 120), (120, 40)])
+def test_gram_method_matches_the_svd(n, p):
+    X, y = problem(n, p, seed=5, k=2)
+    svd, gram = linear.SpectralRidge(X), linear.SpectralRidge(X, method="gram")
+    np.testing.assert_allclose(gram.s, svd.s, rtol=1e-10)
+    for alpha in (0.0, 1e-3):
+        np.testing.assert_allclose(gram.solution(y, alpha), svd.solution(y, alpha), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(gram.U.T @ gram.U, np.eye(len(gram.s)), atol=1e-10)
+
+
+def test_spectral_ridge_cuts_off_what_it_cannot_resolve():
+    X, y = rank_deficient(n=30, p=50, rank=10)
+    assert len(linear.SpectralRidge(X).s) == 10 and len(linear.SpectralRidge(X, method="gram").s) == 10
+    np.testing.assert_allclose(linear.ridge_gains(np.array([2.0, 4.0]), 10, 0.0), [0.5, 0.25])
+    np.testing.assert_allclose(linear.ridge_gains(np.array([2.0]), 10, 0.1), [2.0 / (4.0 + 1.0)])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: linear.SpectralRidge(np.ones((3, 2)), method="qr"), r"method must be one of \('svd', 'gram'\); got 'qr'"),
+    (lambda: linear.SpectralRidge(np.eye(3)).solution(np.ones(3), -1.0), "alpha must be a non-negative number; got -1.0"),
+    (lambda: linear.SpectralRidge(np.eye(3)).solution(np.ones(4), 0.0), r"y must have n = 3 rows.*got shape \(4,\)"),
+    (lambda: linear.SpectralRidge(np.eye(3), rcond=-1.0), "rcond must be a non-negative number; got -1.0"),
+])
+def test_spectral_ridge_rejects_bad_input(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

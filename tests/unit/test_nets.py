@@ -27,7 +27,7 @@ def test_zhang_construction_on_mnist_images():
 
 def test_zhang_construction_rejects_duplicates_and_bad_shapes():
     X = np.array([[0.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
-    with pytest.raises(ValueError, match="rows of X must be distinct"):
+    with pytest.raises(ValueError, match="X must have distinct rows"):
         nets.zhang_construction(X, np.array([0.0, 1.0, 0.0]))
     with pytest.raises(ValueError, match=r"got shapes \(3, 2\) and \(2,\)"):
         nets.zhang_construction(X, np.zeros(2))
@@ -64,7 +64,7 @@ def test_training_is_reproducible_and_full_batch_works():
     logs = [nets.train(nets.mlp(n_inputs=10, hidden=(16,), n_classes=2, seed=0), X, y, lr=0.1,
                        num_epochs=5, batch_size=None, seed=0) for _ in range(2)]
     assert logs[0].train_loss == logs[1].train_loss
-    with pytest.raises(ValueError, match="optimizer must be 'sgd' or 'adam'"):
+    with pytest.raises(ValueError, match="optimizer must be one of \\('sgd', 'adam'\\)"):
         nets.train(nets.mlp(n_inputs=10, hidden=(4,), n_classes=2), X, y, optimizer="lbfgs")
 
 

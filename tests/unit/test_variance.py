@@ -136,9 +136,9 @@ def test_unbiased_estimators_recover_random_effects_in_monte_carlo():
     (lambda: variance.decompose(np.full((2, 2, 1, 3), np.nan), np.zeros(3)), "finite"),
     (lambda: variance.decompose("abc", np.zeros(3)), "real numbers"),
     (lambda: variance.decompose(np.zeros((0, 2, 1, 3)), np.zeros(3)), "non-empty"),
-    (lambda: variance.ensemble_error(np.zeros((2, 3, 1, 4)), np.zeros(4), 4), "at most"),
-    (lambda: variance.ensemble_error(np.zeros((2, 3, 1, 4)), np.zeros(4), 0), "positive integer"),
-    (lambda: variance.ensemble_error(np.zeros((2, 3, 1, 4)), np.zeros(4), True), "positive integer"),
+    (lambda: variance.ensemble_error(np.zeros((2, 3, 1, 4)), np.zeros(4), 4), "k must be an integer from 1 to 3; got 4"),
+    (lambda: variance.ensemble_error(np.zeros((2, 3, 1, 4)), np.zeros(4), 0), "k must be an integer from 1 to 3; got 0"),
+    (lambda: variance.ensemble_error(np.zeros((2, 3, 1, 4)), np.zeros(4), True), "k must be an integer from 1 to 3; got True"),
     (lambda: variance.decompose_moments(np.zeros((2, 2, 3)), np.zeros((2, 3, 3)), np.zeros(3)), "shape of"),
     (lambda: variance.decompose_moments(np.zeros((2, 2, 3)), -np.ones((2, 2, 3)), np.zeros(3)), "non-negative"),
     (lambda: variance.decompose_moments(np.zeros((1, 2, 3)), np.zeros((1, 2, 3)), np.zeros(3)), "at least 2"),
@@ -158,7 +158,7 @@ def test_ensemble_limit_recovers_the_law():
     assert variance.ensemble_limit(ks, errors) == pytest.approx((0.3, 2.0))
     e_inf, v = variance.ensemble_limit(ks, np.stack([errors, 2 * errors], axis=1))
     np.testing.assert_allclose(e_inf, [0.3, 0.6]) and np.testing.assert_allclose(v, [2.0, 4.0])
-    with pytest.raises(ValueError, match="two distinct"):
+    with pytest.raises(ValueError, match="at least 2 distinct"):
         variance.ensemble_limit((2, 2), (1.0, 1.0))
-    with pytest.raises(ValueError, match="first dimension"):
+    with pytest.raises(ValueError, match="errors must have len\\(ks\\) = 2 rows"):
         variance.ensemble_limit((1, 2), (1.0, 1.0, 1.0))

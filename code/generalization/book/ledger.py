@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 import numbers
 
+from .. import SCALES, checks
+
 FIELDS = (
     "paper",
     "quantity",
@@ -113,9 +115,7 @@ class Ledger:
     """
 
     def __init__(self, digits=4):
-        if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 17:
-            raise ValueError(f"digits must be an integer from 1 to 17; got {digits!r}.")
-        self.digits = digits
+        self.digits = checks.count("digits", digits, maximum=17)
         self.rows = []
 
     def add(
@@ -158,14 +158,11 @@ class Ledger:
         note : str, optional
             Why ours differs from the paper's, when it does.
         """
-        from .. import SCALES
-
         if not isinstance(paper, str) or not paper.strip() or any(c.isspace() for c in paper.strip()):
             raise ValueError(f"paper must be a BibTeX key (a string without spaces); got {paper!r}.")
         if not isinstance(quantity, str) or not quantity.strip():
             raise ValueError(f"quantity must be a non-empty string; got {quantity!r}.")
-        if scale not in SCALES:
-            raise ValueError(f"scale must be one of {SCALES}; got {scale!r}.")
+        checks.choice("scale", scale, SCALES)
         if isinstance(seeds, str):
             if not seeds.strip():
                 raise ValueError("seeds must be a non-empty string or a sequence of integers; got ''.")

@@ -27,10 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generalization import data, nets, settings_for
+from generalization import checks, data, nets, settings_for
 from generalization.augment import random_shift, replicate
 from generalization.book.cache import cached
-from generalization.checks import count as _positive_int
 
 INITS = ("random", "adversarial")
 """The two starting points, in the row order of :class:`InitComparison`."""
@@ -62,7 +61,7 @@ def adversarial_init(X, hidden, copies, seed, lr=2e-3, batch_size=250, max_epoch
     X_rep = replicate(X, copies, max_shift, seed=seed)
     y_rep = data.random_labels(np.zeros(X_rep.shape[0], dtype=np.int64), seed=seed + 1000)
     model = nets.mlp(hidden=hidden, seed=seed)
-    log = nets.train(model, X_rep, y_rep, lr=lr, optimizer="adam", num_epochs=_positive_int("max_epochs", max_epochs),
+    log = nets.train(model, X_rep, y_rep, lr=lr, optimizer="adam", num_epochs=checks.count("max_epochs", max_epochs),
                      batch_size=batch_size, stop_at_train_acc=1.0, seed=seed)
     return model, log
 
@@ -97,8 +96,8 @@ class InitComparison:
 
     def test_error(self, init, recipe):
         """Test error per seed of one of :data:`INITS` trained by one of ``self.recipes``."""
-        if init not in INITS or recipe not in self.recipes:
-            raise ValueError(f"init must be one of {INITS} and recipe one of {self.recipes}; got {init!r}, {recipe!r}.")
+        checks.choice("init", init, INITS)
+        checks.choice("recipe", recipe, self.recipes)
         return 1 - self.test_acc[INITS.index(init), self.recipes.index(recipe)]
 
 
@@ -121,23 +120,14 @@ def compare_initializations(n_train, n_test, hidden, seeds, copies, max_epochs, 
     epochs and after the last. ``recipes`` selects (and orders) the recipes to run, a
     non-empty selection of :data:`RECIPES`.
     """
-    n_train = _positive_int("n_train", n_train)
-    n_test = _positive_int("n_test", n_test)
-    copies = _positive_int("copies", copies)
-    max_epochs = _positive_int("max_epochs", max_epochs)
-    reg_epochs = _positive_int("reg_epochs", reg_epochs)
-    test_every = _positive_int("test_every", test_every)
-    seeds = tuple(int(_positive_int("seed", s, minimum=0)) for s in seeds)
-    if not seeds:
-        raise ValueError("seeds must be a non-empty sequence of non-negative integers; got an empty one.")
-    numbers = (lr, reg_lr, momentum, weight_decay)
-    if not all(isinstance(v, (int, float, np.floating)) and not isinstance(v, bool) for v in numbers) or not (
-            lr > 0 and reg_lr > 0 and 0 <= momentum < 1 and weight_decay >= 0):
-        raise ValueError(f"need lr > 0, reg_lr > 0, 0 <= momentum < 1, weight_decay >= 0; got {lr!r}, {reg_lr!r}, "
-                         f"{momentum!r}, {weight_decay!r}.")
-    recipes = tuple(recipes) if isinstance(recipes, (tuple, list)) else ()
-    if not recipes or any(name not in RECIPES for name in recipes) or len(set(recipes)) != len(recipes):
-        raise ValueError(f"recipes must be a non-empty selection of {RECIPES} without repeats; got {recipes!r}.")
+    n_train, n_test = checks.count("n_train", n_train), checks.count("n_test", n_test)
+    copies, test_every = checks.count("copies", copies), checks.count("test_every", test_every)
+    max_epochs, reg_epochs = checks.count("max_epochs", max_epochs), checks.count("reg_epochs", reg_epochs)
+    seeds = checks.integers("seeds", seeds)
+    lr, reg_lr = checks.positive("lr", lr), checks.positive("reg_lr", reg_lr)
+    momentum = checks.number("momentum", momentum, low=0, high=1, high_open=True)
+    weight_decay = checks.nonnegative("weight_decay", weight_decay)
+    recipes = checks.selection("recipes", recipes, RECIPES)
     start = time.perf_counter()
     mnist = data.load_mnist()
     X_test, y_test = mnist.X_test[:n_test], mnist.y_test[:n_test]

@@ -28,7 +28,7 @@ from itertools import combinations
 
 import numpy as np
 
-from generalization import data, nets, settings_for
+from generalization import checks, data, nets, settings_for
 from generalization.book.cache import cached
 
 FIT_THRESHOLD = math.log(2)
@@ -64,13 +64,6 @@ def settings(scale=None):
 
 # --- per-example statistics -------------------------------------------------------------
 
-def _check_loss(example_loss):
-    loss = np.asarray(example_loss, dtype=float)
-    if loss.ndim != 2 or loss.shape[0] < 1 or loss.shape[1] < 1:
-        raise ValueError(f"example_loss must be a non-empty 2-D array (num_epochs, n_train); got shape {loss.shape}.")
-    return loss
-
-
 def learning_epochs(example_loss, threshold=FIT_THRESHOLD):
     """Epoch in which each example is first fitted.
 
@@ -87,9 +80,8 @@ def learning_epochs(example_loss, threshold=FIT_THRESHOLD):
         ``e`` (1-based) for the first epoch whose recorded loss is below ``threshold``;
         ``num_epochs + 1`` for examples never fitted.
     """
-    loss = _check_loss(example_loss)
-    if not threshold > 0:
-        raise ValueError(f"threshold must be a positive loss; got {threshold!r}.")
+    loss = checks.array("example_loss", example_loss, ndim=2, finite=False)
+    threshold = checks.positive("threshold", threshold)
     fitted = loss < threshold
     return np.where(fitted.any(axis=0), fitted.argmax(axis=0) + 1, loss.shape[0] + 1)
 
@@ -101,9 +93,8 @@ def easiest(example_loss, k, threshold=FIT_THRESHOLD):
     -------
     ndarray of shape (k,), int
     """
-    loss = _check_loss(example_loss)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= loss.shape[1]:
-        raise ValueError(f"k must be an integer between 1 and {loss.shape[1]}; got {k!r}.")
+    loss = checks.array("example_loss", example_loss, ndim=2, finite=False)
+    k = checks.count("k", k, maximum=loss.shape[1])
     order = np.lexsort((loss.mean(axis=0), learning_epochs(loss, threshold)))  # last key sorts first
     return order[:k]
 
@@ -127,8 +118,8 @@ def rank_correlation(a, b):
     """Spearman's rank correlation of two vectors of the same length (ties get average ranks)."""
     from scipy.stats import spearmanr
 
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.ndim != 1 or a.shape != b.shape or a.size < 3:
+    a, b = checks.array("a", a, ndim=1), checks.array("b", b, ndim=1)
+    if a.shape != b.shape or a.size < 3:
         raise ValueError(f"a and b must be vectors of the same length (at least 3); got shapes {a.shape} and {b.shape}.")
     return float(spearmanr(a, b)[0])
 
@@ -151,13 +142,12 @@ def neighbourhood(X, y, k=10, block=1000):
     agreement : ndarray of shape (n,)
         Fraction of the ``k`` nearest other examples with the same label.
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = checks.array("X", X, ndim=2, dtype=np.float64)
     y = np.asarray(y)
-    if X.ndim != 2 or y.shape != (X.shape[0],):
-        raise ValueError(f"X must be (n, d) and y (n,); got shapes {X.shape} and {y.shape}.")
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"y must have shape ({X.shape[0]},), one label per row of X; got shape {y.shape}.")
     n = X.shape[0]
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
-        raise ValueError(f"k must be an integer between 1 and {n - 1}; got {k!r}.")
+    k = checks.count("k", k, maximum=n - 1)
     squared = (X ** 2).sum(axis=1)
     nearest, agreement = np.empty(n), np.empty(n)
     for start in range(0, n, block):
@@ -206,8 +196,7 @@ def example_difficulty(n_train, hidden, seeds, real_epochs, random_epochs, lr, b
     The images and the random labels are the same in every run; the seed changes only the
     initialization and the order of the batches.
     """
-    if len(seeds) < 2:
-        raise ValueError(f"comparing runs needs at least two seeds; got {seeds!r}.")
+    checks.integers("seeds", seeds, min_length=2)  # runs to compare
     start = time.perf_counter()
     X, y = training_subset(n_train)
     labels = {"real": (y, real_epochs), "random labels": (data.random_labels(y, seed=DATA_SEED + 1), random_epochs)}
@@ -271,10 +260,9 @@ def noisy_run(n_train, n_test, hidden, noise_level, seed, num_epochs, lr, batch_
     """Corrupt a fraction ``noise_level`` of the training labels (seed ``seed``) and train one network."""
     import torch
 
-    if regularizer not in REGULARIZERS:
-        raise ValueError(f"regularizer must be one of {tuple(REGULARIZERS)}; got {regularizer!r}.")
-    if isinstance(noise_level, bool) or not 0 < noise_level < 1:
-        raise ValueError(f"noise_level must be in (0, 1), so that both groups exist; got {noise_level!r}.")
+    checks.choice("regularizer", regularizer, tuple(REGULARIZERS))
+    # both groups, clean and noisy, must exist
+    checks.number("noise_level", noise_level, low=0, high=1, low_open=True, high_open=True)
     start = time.perf_counter()
     X, y = training_subset(n_train)
     y_noisy, changed = data.corrupt_labels(y, noise_level, seed=1000 + seed)
@@ -317,9 +305,9 @@ class NoisyGrid:
 
 def noisy_grid(n_train, n_test, hidden, noise_levels, seeds, num_epochs, lr, batch_size, regularizers=("none",)):
     """Every combination of ``regularizers``, ``noise_levels`` and ``seeds`` (each run cached)."""
-    if not noise_levels or not seeds or not regularizers:
-        raise ValueError(f"noise_levels, seeds and regularizers must be non-empty; got {noise_levels!r}, {seeds!r}, "
-                         f"{regularizers!r}.")
+    checks.numbers("noise_levels", noise_levels, low=0, high=1, low_open=True, high_open=True)
+    checks.integers("seeds", seeds)
+    checks.selection("regularizers", regularizers, tuple(REGULARIZERS))
     runs = [[[noisy_run(n_train, n_test, hidden, level, seed, num_epochs, lr, batch_size, regularizer=reg)
               for seed in seeds] for level in noise_levels] for reg in regularizers]
 
@@ -336,10 +324,9 @@ def epochs_to_reach(curve, target):
 
     ``curve`` may have leading axes; the last axis is epochs.
     """
-    curve = np.asarray(curve, dtype=float)
-    if curve.ndim < 1 or curve.shape[-1] < 1:
-        raise ValueError(f"curve must have at least one epoch on its last axis; got shape {curve.shape}.")
-    if not 0 <= target <= 1:
-        raise ValueError(f"target must be an accuracy in [0, 1]; got {target!r}.")
+    curve = checks.array("curve", curve)
+    if curve.ndim < 1:
+        raise ValueError(f"curve must have epochs on its last axis; got a number, {curve!r}.")
+    target = checks.fraction("target (an accuracy)", target)
     reached = curve >= target
     return np.where(reached.any(axis=-1), reached.argmax(axis=-1), np.nan)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generalization import data, nets, settings_for
+from generalization import checks, data, nets, settings_for
 from generalization.augment import random_shift
 from generalization.book.cache import cached
 
@@ -45,6 +45,7 @@ def corrupt(name, X_train, y_train, X_test, seed):
     Shuffled pixels apply the same permutation to the test images (the task is the same
     task, in a scrambled pixel order); random pixels permute each test image on its own.
     """
+    checks.choice("corruption", name, CORRUPTIONS)
     if name == "true labels":
         return X_train, y_train, X_test
     if name == "random labels":
@@ -53,9 +54,7 @@ def corrupt(name, X_train, y_train, X_test, seed):
         return data.shuffled_pixels(X_train, seed), y_train, data.shuffled_pixels(X_test, seed)
     if name == "random pixels":
         return data.random_pixels(X_train, seed), y_train, data.random_pixels(X_test, seed + 1)
-    if name == "Gaussian noise":
-        return data.gaussian_inputs(X_train, seed), y_train, X_test
-    raise ValueError(f"corruption must be one of {CORRUPTIONS}; got {name!r}.")
+    return data.gaussian_inputs(X_train, seed), y_train, X_test
 
 
 def _split(n_train, n_test, seed):
@@ -92,9 +91,7 @@ class CorruptionFits:
 @cached
 def fit_corruptions(n_train, n_test, hidden, seeds, max_epochs, lr, batch_size, corruptions=CORRUPTIONS):
     """Train the MLP to 100% training accuracy on each corruption (default: all), for every seed."""
-    unknown = [name for name in corruptions if name not in CORRUPTIONS]
-    if unknown or not corruptions:
-        raise ValueError(f"corruptions must be a non-empty selection of {CORRUPTIONS}; got {corruptions!r}.")
+    checks.selection("corruptions", corruptions, CORRUPTIONS)
     start = time.perf_counter()
     shape = (len(corruptions), len(seeds))
     epochs, final, test = np.full(shape, np.nan), np.zeros(shape), np.zeros(shape)

@@ -48,9 +48,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generalization import settings_for
+from generalization import checks, settings_for
 from generalization.book.cache import cached
-from generalization.checks import count as _count
 from generalization.linear import min_norm_solution
 
 BLOCK = 2048
@@ -73,12 +72,7 @@ def settings(scale=None):
 
 def check_spectrum(eigenvalues):
     """Return ``eigenvalues`` as a float array; ValueError unless 1-D, finite, positive, non-increasing."""
-    lam = np.asarray(eigenvalues, dtype=float)
-    if lam.ndim != 1 or lam.size == 0 or not np.all(np.isfinite(lam)):
-        raise ValueError(f"eigenvalues must be a non-empty 1-D array of finite numbers; got {lam!r:.80}.")
-    if np.any(lam <= 0):
-        i = int(np.argmin(lam))
-        raise ValueError(f"eigenvalues must be positive; got {float(lam[i])!r} at index {i}.")
+    lam = checks.array("eigenvalues", eigenvalues, ndim=1, positive=True)
     rises = np.flatnonzero(np.diff(lam) > 0)
     if rises.size:
         i = int(rises[0])
@@ -118,17 +112,15 @@ def effective_ranks(eigenvalues, k):
     Bartlett, Long, Lugosi, Tsigler (2020), the definition of effective ranks.
     """
     lam = check_spectrum(eigenvalues)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < lam.size:
-        raise ValueError(f"k must be an integer with 0 <= k < p = {lam.size}; got {k!r}.")
+    k = checks.count("k", k, minimum=0, maximum=lam.size - 1)
     tail = lam[k:]
     return float(tail.sum() / tail[0]), float(tail.sum() ** 2 / np.sum(tail * tail))
 
 
 def k_star(eigenvalues, n, b=1.0):
     """``k* = min{k >= 0 : r_k >= b n}``, or None when no k < p qualifies (the paper's k* = inf)."""
-    _count("n", n)
-    if not (np.isscalar(b) and np.isfinite(b) and b > 0):
-        raise ValueError(f"b must be a positive number; got {b!r}.")
+    n = checks.count("n", n)
+    b = checks.positive("b", b)
     r, _ = all_effective_ranks(eigenvalues)
     hits = np.flatnonzero(r >= b * n)
     return int(hits[0]) if hits.size else None
@@ -168,7 +160,7 @@ def benign_conditions(eigenvalues, n, b=1.0):
 
 def isotropic(p):
     """Spectrum of ``Sigma = I_p``: p ones."""
-    return np.ones(_count("p", p))
+    return np.ones(checks.count("p", p))
 
 
 def power_law(p, a=1.0, beta=0.0):
@@ -176,18 +168,17 @@ def power_law(p, a=1.0, beta=0.0):
 
     For p = infinity the paper shows this spectrum is benign if and only if a = 1 and beta > 1.
     """
-    i = np.arange(1, _count("p", p) + 1, dtype=float)
-    if a < 0 or beta < 0:
-        raise ValueError(f"a and beta must be non-negative (a non-increasing spectrum); got a={a!r}, beta={beta!r}.")
+    i = np.arange(1, checks.count("p", p) + 1, dtype=float)
+    a, beta = checks.nonnegative("a", a), checks.nonnegative("beta", beta)  # a non-increasing spectrum
     return i ** -a * np.log(i + 1) ** -beta
 
 
 def spiked(num_spikes, tail_dim, spike=1.0, tail=0.01):
     """``num_spikes`` eigenvalues ``spike`` followed by ``tail_dim`` eigenvalues ``tail``."""
-    if not 0 < tail <= spike:
-        raise ValueError(f"need 0 < tail <= spike; got tail={tail!r}, spike={spike!r}.")
-    return np.concatenate([np.full(_count("num_spikes", num_spikes), float(spike)),
-                           np.full(_count("tail_dim", tail_dim), float(tail))])
+    spike = checks.positive("spike", spike)
+    tail = checks.number("tail", tail, low=0, high=spike, low_open=True)
+    return np.concatenate([np.full(checks.count("num_spikes", num_spikes), float(spike)),
+                           np.full(checks.count("tail_dim", tail_dim), float(tail))])
 
 
 NUM_SPIKES = 5
@@ -202,20 +193,19 @@ def spectrum_for_n(name, n):
     * ``"isotropic"`` (not benign): ``Sigma = I_p`` with ``p = 2 n``.
     * ``"power"`` (not benign, decays too fast): ``lam_i = i^{-2}``, ``p = ceil(n^{3/2})``.
     """
-    n = _count("n", n)
+    checks.choice("spectrum", name, ("spiked", "isotropic", "power"))
+    n = checks.count("n", n)
     if name == "spiked":
         m = math.ceil(n ** 1.5)
         return spiked(NUM_SPIKES, m, 1.0, math.sqrt(n) / m)
     if name == "isotropic":
         return isotropic(2 * n)
-    if name == "power":
-        return power_law(math.ceil(n ** 1.5), a=2.0)
-    raise ValueError(f"spectrum must be 'spiked', 'isotropic' or 'power'; got {name!r}.")
+    return power_law(math.ceil(n ** 1.5), a=2.0)
 
 
 def theta_star(p, signal=1.0, num_spikes=NUM_SPIKES):
     """The true parameter: ``signal / sqrt(s)`` on the first ``s`` coordinates, zero elsewhere."""
-    theta = np.zeros(_count("p", p))
+    theta = np.zeros(checks.count("p", p))
     s = min(num_spikes, p)
     theta[:s] = signal / math.sqrt(s)
     return theta
@@ -238,7 +228,7 @@ def sample_design(eigenvalues, n, rng, block=BLOCK):
     both see the same X from the same ``rng`` state.
     """
     lam = check_spectrum(eigenvalues)
-    return np.hstack([Xb for _, Xb in _blocks(lam, _count("n", n), rng, block)])
+    return np.hstack([Xb for _, Xb in _blocks(lam, checks.count("n", n), rng, block)])
 
 
 @dataclass(frozen=True)
@@ -266,7 +256,7 @@ def gram_statistics(eigenvalues, theta, n=None, rng=None, X=None, block=BLOCK):
     if X is None:
         if rng is None:
             raise ValueError("give either X or both n and rng; got neither X nor rng.")
-        n = _count("n", n)
+        n = checks.count("n", n)
         blocks = _blocks(lam, n, rng, block)
     else:
         X = np.asarray(X, dtype=float)
@@ -338,8 +328,7 @@ def bias_variance(X, eigenvalues, theta, noise_var=1.0, method="auto"):
     X, theta = np.asarray(X, dtype=float), np.asarray(theta, dtype=float)
     if X.ndim != 2 or X.shape[1] != lam.size or theta.shape != lam.shape:
         raise ValueError(f"X must be (n, p) and theta (p,) with p = {lam.size}; got {X.shape} and {theta.shape}.")
-    if method not in ("auto", "gram", "direct"):
-        raise ValueError(f"method must be 'auto', 'gram' or 'direct'; got {method!r}.")
+    checks.choice("method", method, ("auto", "gram", "direct"))
     n, p = X.shape
     if method == "gram" or (method == "auto" and p > n):
         return bias_variance_from_gram(gram_statistics(lam, theta, X=X), noise_var)
@@ -366,7 +355,7 @@ def simulated_risk(X, eigenvalues, theta, noise_var, rng, num_noise=1000, num_te
     lam = check_spectrum(eigenvalues)
     X = np.asarray(X, dtype=float)
     n = X.shape[0]
-    Y = (X @ theta)[:, None] + math.sqrt(noise_var) * rng.standard_normal((n, _count("num_noise", num_noise)))
+    Y = (X @ theta)[:, None] + math.sqrt(noise_var) * rng.standard_normal((n, checks.count("num_noise", num_noise)))
     W = min_norm_solution(X, Y)  # (p, num_noise): one fit per column
     D = W - theta[:, None]
     risks = np.sum(lam[:, None] * D * D, axis=0)
@@ -427,9 +416,7 @@ def risk_vs_n(spectrum, ns, seeds, noise_var=1.0, signal=1.0):
     from threadpoolctl import threadpool_limits
 
     start = time.perf_counter()
-    ns, seeds = np.array([_count("n", n) for n in ns]), tuple(int(s) for s in seeds)
-    if not seeds:
-        raise ValueError("seeds must be a non-empty sequence of integers; got an empty one.")
+    ns, seeds = np.array(checks.integers("ns", ns, minimum=1)), checks.integers("seeds", seeds)
     shape = (ns.size, len(seeds))
     bias, variance = np.zeros(shape), np.zeros(shape)
     p, r0, ks, Rk = (np.zeros(ns.size) for _ in range(4))

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generalization import bank, data, nets, settings_for
+from generalization import bank, checks, data, nets, settings_for
 from generalization.book.cache import cached
 from generalization.pca import pca_basis, project
 
@@ -67,9 +67,8 @@ def mnist_task(n_train, n_test, n_components, data_seed=0):
     larger ones. The principal components come from the other 10,000 training images.
     """
     mnist = data.load_mnist()
-    if not 1 <= n_train <= POOL or not 1 <= n_test <= mnist.X_test.shape[0]:
-        raise ValueError(f"n_train must be in 1..{POOL} and n_test in 1..{mnist.X_test.shape[0]}; "
-                         f"got {n_train} and {n_test}.")
+    n_train = checks.count("n_train", n_train, maximum=POOL)
+    n_test = checks.count("n_test", n_test, maximum=mnist.X_test.shape[0])
     basis = _mnist_basis(n_components)
     index = np.random.default_rng(data_seed).permutation(POOL)[:n_train]
     return (project(mnist.X_train[index], basis), mnist.y_train[index].copy(),
@@ -106,8 +105,9 @@ def width_sweep(n_train, n_test, n_components, widths, noise_levels, seeds, num_
     class, :func:`generalization.data.corrupt_labels`, seed ``1000 + seed``). Networks of the
     same width and seed start from the same weights at every noise level.
     """
-    if min(widths) < 1 or not noise_levels or not seeds:
-        raise ValueError(f"widths must be positive and noise_levels, seeds non-empty; got {widths}, {noise_levels}, {seeds}.")
+    checks.integers("widths", widths, minimum=1)
+    checks.numbers("noise_levels", noise_levels, low=0, high=1)
+    checks.integers("seeds", seeds)
     start = time.perf_counter()
     X, y, X_test, y_test = mnist_task(n_train, n_test, n_components)
     grid = [(a, w, s) for a in noise_levels for w in widths for s in seeds]
@@ -147,9 +147,9 @@ def sample_sweep(sample_sizes, n_test, n_components, widths, noise, seeds, num_s
     ``noise``, seed ``1000 + seed``); a network trained on ``n`` examples sees the first ``n``
     of them. Each trains for ``num_steps`` full-batch steps, whatever its ``n``.
     """
-    sizes = tuple(int(n) for n in sample_sizes)
-    if not sizes or min(sizes) < 1 or list(sizes) != sorted(set(sizes)):
-        raise ValueError(f"sample_sizes must be increasing positive integers; got {sample_sizes!r}.")
+    sizes = checks.integers("sample_sizes", sample_sizes, minimum=1)
+    if list(sizes) != sorted(set(sizes)):
+        raise ValueError(f"sample_sizes must be increasing; got {sample_sizes!r}.")
     start = time.perf_counter()
     X, y, X_test, y_test = mnist_task(sizes[-1], n_test, n_components)
     noisy = {s: data.corrupt_labels(y, noise, seed=1000 + s, n_classes=N_CLASSES)[0] for s in seeds}

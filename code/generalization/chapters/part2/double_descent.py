@@ -38,10 +38,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generalization import settings_for
+from generalization import checks, settings_for
 from generalization.book.cache import cached
-from generalization.checks import count as _count
 from generalization.features import KINDS, RandomFeatureMap, arccos_kernel
+from generalization.linear import SpectralRidge
 
 COLUMN_BLOCK = 2048
 """Feature columns per block when the Gram matrix and the coefficients are accumulated."""
@@ -86,30 +86,22 @@ def feature_counts(n_train, ratios):
     -------
     ndarray of int, increasing
     """
-    n_train = _count("n_train", n_train)
-    try:
-        r = np.atleast_1d(np.asarray(ratios, dtype=float))
-    except (TypeError, ValueError):
-        raise ValueError(f"ratios must be a sequence of positive numbers; got {ratios!r}.") from None
-    if r.ndim != 1 or r.size == 0 or not np.all(np.isfinite(r)) or np.any(r <= 0):
-        raise ValueError(f"ratios must be a non-empty sequence of positive finite numbers; got {ratios!r}.")
+    n_train = checks.count("n_train", n_train)
+    r = checks.numbers("ratios", np.atleast_1d(ratios), low=0, low_open=True)
     return np.unique(np.maximum(1, np.round(r * n_train).astype(int)))
 
 
 def _check_problem(X, y, X_test, y_test, n_classes):
-    X, X_test = np.asarray(X, dtype=float), np.asarray(X_test, dtype=float)
+    X, X_test = checks.array("X", X, ndim=2), checks.array("X_test", X_test, ndim=2)
+    if X.shape[1] != X_test.shape[1]:
+        raise ValueError(f"X_test must have the {X.shape[1]} columns of X; got shape {X_test.shape}.")
     y, y_test = np.asarray(y), np.asarray(y_test)
-    if X.ndim != 2 or X_test.ndim != 2 or X.shape[1] != X_test.shape[1] or X.shape[0] == 0 or X_test.shape[0] == 0:
-        raise ValueError(f"X and X_test must be non-empty 2-D arrays with the same number of columns; "
-                         f"got shapes {X.shape} and {X_test.shape}.")
     for name, labels, rows in (("y", y, X.shape[0]), ("y_test", y_test, X_test.shape[0])):
         if labels.shape != (rows,) or not np.issubdtype(labels.dtype, np.integer):
             raise ValueError(f"{name} must be integer labels of shape ({rows},); got {labels.dtype} of shape "
                              f"{labels.shape}.")
         if labels.min() < 0 or labels.max() >= n_classes:
             raise ValueError(f"{name} must hold labels in 0..{n_classes - 1}; got {labels.min()}..{labels.max()}.")
-    if not (np.isfinite(X).all() and np.isfinite(X_test).all()):
-        raise ValueError("X and X_test must be finite; they hold NaN or infinity.")
     return X, y, X_test, y_test
 
 
@@ -167,12 +159,9 @@ def sweep(X, y, X_test, y_test, n_features, kind="fourier", bandwidth=5.0, seed=
 
 
 def _sweep(X, y, X_test, y_test, n_features, kind, bandwidth, seed, n_classes):
-    n_classes = _count("n_classes", n_classes, minimum=2)
+    n_classes = checks.count("n_classes", n_classes, minimum=2)
     X, y, X_test, y_test = _check_problem(X, y, X_test, y_test, n_classes)
-    counts = np.atleast_1d(np.asarray(n_features))
-    if counts.ndim != 1 or counts.size == 0 or not np.issubdtype(counts.dtype, np.integer) or counts.min() < 1:
-        raise ValueError(f"n_features must be a non-empty sequence of positive integers; got {n_features!r}.")
-    counts = np.unique(counts)
+    counts = np.unique(checks.integers("n_features", np.atleast_1d(n_features), minimum=1))
     fmap = RandomFeatureMap(kind, X.shape[1], int(counts[-1]), bandwidth, seed)  # validates kind, bandwidth, seed
     W, b = fmap.parameters()
     n = X.shape[0]
@@ -295,10 +284,9 @@ def _kernel_limit(X, y, X_test, y_test, kind, bandwidth, n_classes):
 
     from generalization.kernels import gaussian_kernel
 
-    n_classes = _count("n_classes", n_classes, minimum=2)
+    n_classes = checks.count("n_classes", n_classes, minimum=2)
     X, y, X_test, y_test = _check_problem(X, y, X_test, y_test, n_classes)
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}; got {kind!r}.")
+    checks.choice("kind", kind, KINDS)
     RandomFeatureMap(kind, X.shape[1], 1, bandwidth, 0)  # validates bandwidth
     if kind == "fourier":
         kernel = lambda A, B: gaussian_kernel(A, B, float(bandwidth), dtype=np.float64)  # noqa: E731
@@ -369,14 +357,11 @@ def double_descent(n_train, n_test, ratios, seeds, kind="fourier", bandwidth=5.0
     """
     from generalization.data import load_mnist
 
-    n_train, n_test = _count("n_train", n_train, minimum=2), _count("n_test", n_test)
-    counts = feature_counts(n_train, ratios)
-    seeds = tuple(int(s) for s in seeds)
-    if not seeds:
-        raise ValueError("seeds must be a non-empty sequence of integers; got an empty one.")
     mnist = load_mnist()
-    if n_test > mnist.X_test.shape[0]:
-        raise ValueError(f"n_test must be at most {mnist.X_test.shape[0]}; got {n_test}.")
+    n_train = checks.count("n_train", n_train, minimum=2)
+    n_test = checks.count("n_test", n_test, maximum=mnist.X_test.shape[0])
+    counts = feature_counts(n_train, ratios)
+    seeds = checks.integers("seeds", seeds)
     X, y, X_test, y_test = _data(mnist, n_train, n_test, data_seed)
     start = time.perf_counter()
     runs = [sweep(X, y, X_test, y_test, counts, kind, bandwidth, s) for s in seeds]
@@ -416,16 +401,10 @@ def ridge_at_threshold(n_train, n_test, alphas, seed=0, bandwidth=5.0, data_seed
     """
     from generalization.data import load_mnist
 
-    n_train, n_test = _count("n_train", n_train, minimum=2), _count("n_test", n_test)
-    try:
-        alphas = np.asarray(alphas, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"alphas must be a sequence of positive numbers; got {alphas!r}.") from None
-    if alphas.ndim != 1 or alphas.size == 0 or not np.all(np.isfinite(alphas)) or np.any(alphas <= 0):
-        raise ValueError(f"alphas must be a non-empty sequence of positive finite numbers; got {alphas!r}.")
     mnist = load_mnist()
-    if n_test > mnist.X_test.shape[0]:
-        raise ValueError(f"n_test must be at most {mnist.X_test.shape[0]}; got {n_test}.")
+    n_train = checks.count("n_train", n_train, minimum=2)
+    n_test = checks.count("n_test", n_test, maximum=mnist.X_test.shape[0])
+    alphas = checks.numbers("alphas", alphas, low=0, low_open=True)
     start = time.perf_counter()
     X, y, X_test, y_test = _data(mnist, n_train, n_test, data_seed)
     fmap = RandomFeatureMap("fourier", X.shape[1], n_train, bandwidth, seed)
@@ -434,12 +413,11 @@ def ridge_at_threshold(n_train, n_test, alphas, seed=0, bandwidth=5.0, data_seed
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(_blas_threads(Phi)):  # see :func:`sweep`
-        u, s, vt = np.linalg.svd(Phi)
-    UtY = u.T @ Y
+        fits = SpectralRidge(Phi)
     alphas = np.concatenate([[0.0], alphas])
     out = np.zeros((4, alphas.size))
     for i, alpha in enumerate(alphas):
-        A = vt.T @ (UtY * (s / (s * s + n_train * alpha))[:, None])
+        A = fits.solution(Y, alpha)
         out[:2, i] = _losses(Phi_test @ A, y_test)
         out[2, i] = np.mean(np.sum((Phi @ A - Y) ** 2, axis=1))
         out[3, i] = np.linalg.norm(A)

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generalization import settings_for
+from generalization import checks, settings_for
 from generalization.book.cache import cached
-from generalization.checks import count as _count
 from generalization.features import RandomFeatureMap
+from generalization.linear import SpectralRidge, ridge_gains
 from generalization.variance import PARTS, decompose_moments, ensemble_error_linear
 
 COMPONENTS = PARTS + ("var_init_main", "var_interaction")
@@ -63,25 +63,16 @@ def settings(scale=None):
     return settings_for(SETTINGS, scale)
 
 
-def _seeds(name, seeds, minimum):
-    try:
-        seeds = tuple(int(s) for s in seeds)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a sequence of non-negative integers; got {seeds!r}.") from None
-    if len(seeds) < minimum or len(set(seeds)) != len(seeds) or min(seeds) < 0:
-        raise ValueError(f"{name} must hold at least {minimum} distinct non-negative integers; got {seeds!r}.")
-    return seeds
-
-
 def teacher(d, seed=0):
     """The teacher's weights ``beta ~ N(0, I_d)``: ``f*(x) = beta^T x / sqrt(d)``."""
-    d = _count("d", d)
+    d = checks.count("d", d)
     return np.random.default_rng([seed, d, 7]).standard_normal(d)
 
 
 def draw_inputs(n, d, seed):
     """Inputs ``x ~ N(0, I_d)``, shape (n, d), from the stream ``[seed, n, d]``."""
-    return np.random.default_rng([_count("seed", seed, 0), _count("n", n), _count("d", d)]).standard_normal((n, d))
+    return np.random.default_rng([checks.count("seed", seed, 0), checks.count("n", n), checks.count("d", d)]).standard_normal(
+        (n, d))
 
 
 def feature_map(d, n_features, seed):
@@ -93,30 +84,21 @@ def spectral_parts(X, X_test, n_features, init):
     """Thin-SVD pieces ``(U, s, Phi_test V)`` of one fit, ``Phi = U diag(s) V^T``.
 
     ``Phi`` (n, N) and ``Phi_test`` (n_test, N) are the features of ``X`` and ``X_test`` under
-    :func:`feature_map` with seed ``init``. Computed from the eigendecomposition of the smaller
-    Gram matrix (``Phi Phi^T`` when ``N >= n``, else ``Phi^T Phi``), several times faster than
-    ``numpy.linalg.svd`` for these shapes. Squaring loses precision only in directions with
-    ``s^2`` below about ``eps s_max^2``, which the ridge ``n alpha`` of every fit here
-    dominates; a unit test checks the smoothers against an SVD.
+    :func:`feature_map` with seed ``init``. The decomposition is
+    :class:`generalization.linear.SpectralRidge`'s ``method="gram"`` (the eigendecomposition of
+    the smaller Gram matrix), several times faster than ``numpy.linalg.svd`` for these shapes.
+    Squaring loses precision only in directions with ``s^2`` below about ``eps s_max^2``,
+    which the ridge ``n alpha`` of every fit here dominates; a unit test checks the smoothers
+    against an SVD.
     """
-    X, X_test = np.asarray(X, dtype=float), np.asarray(X_test, dtype=float)
-    if X.ndim != 2 or X_test.ndim != 2 or X.shape[1] != X_test.shape[1]:
-        raise ValueError(f"X and X_test must be 2-D with the same number of columns; got {X.shape} and {X_test.shape}.")
+    X, X_test = checks.array("X", X, ndim=2), checks.array("X_test", X_test, ndim=2)
+    if X.shape[1] != X_test.shape[1]:
+        raise ValueError(f"X_test must have the {X.shape[1]} columns of X; got shape {X_test.shape}.")
     fmap = feature_map(X.shape[1], n_features, init)
     both = fmap.transform(np.vstack([X, X_test]))  # one draw of the weights for both
     Phi, Phi_test = both[: X.shape[0]], both[X.shape[0]:]
-    wide = fmap.n_features >= X.shape[0]
-    e, Q = np.linalg.eigh(Phi @ Phi.T if wide else Phi.T @ Phi)
-    keep = e > max(Phi.shape) * np.finfo(float).eps * e[-1]
-    e, Q = e[keep], Q[:, keep]
-    s = np.sqrt(e)
-    if wide:  # Q = U and V = Phi^T U / s
-        return Q, s, (Phi_test @ Phi.T) @ Q / s
-    return Phi @ Q / s, s, Phi_test @ Q  # Q = V and U = Phi V / s
-
-
-def _shrink(s, n, alpha):
-    return 1.0 / s if alpha == 0 else s / (s * s + n * alpha)
+    fit = SpectralRidge(Phi, method="gram")
+    return fit.U, fit.s, Phi_test @ fit.Vt.T
 
 
 def smoother(parts, n, alpha):
@@ -126,7 +108,7 @@ def smoother(parts, n, alpha):
     least-squares read-out (``diag(1 / s)``).
     """
     u, s, b = parts
-    return (b * _shrink(s, n, alpha)) @ u.T
+    return (b * ridge_gains(s, n, alpha)) @ u.T
 
 
 def moments(parts, y, noise_var, alpha):
@@ -136,7 +118,7 @@ def moments(parts, y, noise_var, alpha):
     ``Var_eps f = noise_var ||L_t||^2 = noise_var sum_j (b_tj shrink_j)^2``.
     """
     u, s, b = parts
-    c = b * _shrink(s, u.shape[0], alpha)
+    c = b * ridge_gains(s, u.shape[0], alpha)
     return c @ (u.T @ y), noise_var * np.einsum("tj,tj->t", c, c)
 
 
@@ -192,14 +174,6 @@ class Sweep:
     run_time_s: float
 
 
-def _positive_grid(name, values, allow_zero=False):
-    values = np.asarray(values, dtype=float)
-    if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)) or np.any(values < 0) or (
-            not allow_zero and np.any(values == 0)):
-        raise ValueError(f"{name} must be a non-empty sequence of positive numbers; got {values!r}.")
-    return values
-
-
 @cached
 def sweep(n, d, n_test, noise_var, samplings, inits, ratios=RATIOS, ridgeless_alpha=1e-6, alphas=(1e-3, 1e-2, 1e-1),
           ks=(1, 2), teacher_seed=0, test_seed=12345):
@@ -231,16 +205,16 @@ def sweep(n, d, n_test, noise_var, samplings, inits, ratios=RATIOS, ridgeless_al
     from threadpoolctl import threadpool_limits
 
     start = time.perf_counter()
-    n, d, n_test = _count("n", n, 2), _count("d", d), _count("n_test", n_test)
-    if isinstance(noise_var, bool) or not np.isscalar(noise_var) or not np.isfinite(noise_var) or noise_var < 0:
-        raise ValueError(f"noise_var must be a non-negative finite number; got {noise_var!r}.")
-    samplings, inits = _seeds("samplings", samplings, 2), _seeds("inits", inits, 2)
-    ratios = _positive_grid("ratios", ratios)
-    ridgeless_alpha = float(_positive_grid("ridgeless_alpha", [ridgeless_alpha], allow_zero=True)[0])
-    alphas = _positive_grid("alphas", alphas)
-    ks = tuple(_count("each k", k) for k in ks)
-    if not ks or max(ks) > len(inits):
-        raise ValueError(f"ks must be non-empty ensemble sizes of at most len(inits) = {len(inits)}; got {ks!r}.")
+    n, d, n_test = checks.count("n", n, 2), checks.count("d", d), checks.count("n_test", n_test)
+    noise_var = checks.nonnegative("noise_var", noise_var)
+    samplings = checks.integers("samplings", samplings, min_length=2, distinct=True)
+    inits = checks.integers("inits", inits, min_length=2, distinct=True)
+    ratios = checks.numbers("ratios", ratios, low=0, low_open=True)
+    ridgeless_alpha = checks.nonnegative("ridgeless_alpha", ridgeless_alpha)
+    alphas = checks.numbers("alphas", alphas, low=0, low_open=True)
+    ks = checks.integers("ks", ks, minimum=1)
+    if max(ks) > len(inits):
+        raise ValueError(f"ks must be ensemble sizes of at most len(inits) = {len(inits)}; got {ks!r}.")
 
     beta = teacher(d, teacher_seed)
     X_test = draw_inputs(n_test, d, test_seed)

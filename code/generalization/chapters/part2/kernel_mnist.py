@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generalization import settings_for
+from generalization import checks, settings_for
 from generalization.book.cache import cached
 from generalization.data import corrupt_labels, load_mnist, subsample
 from generalization.kernel_solver import KernelInterpolator
@@ -116,12 +116,10 @@ class ErrorVsN:
 
 
 def _check_sizes(sizes, seeds, noise_levels):
-    if not sizes or any(not 1 < int(n) <= N_TRAIN for n in sizes):
-        raise ValueError(f"sizes must be training-set sizes in 2..{N_TRAIN}; got {sizes!r}.")
-    if not seeds:
-        raise ValueError(f"seeds must be a non-empty sequence of integers; got {seeds!r}.")
-    if not noise_levels or any(not 0 <= p < 1 for p in noise_levels):
-        raise ValueError(f"noise_levels must be fractions in [0, 1); got {noise_levels!r}.")
+    if max(checks.integers("sizes", sizes, minimum=2)) > N_TRAIN:
+        raise ValueError(f"sizes must be training-set sizes of at most {N_TRAIN}; got {sizes!r}.")
+    checks.integers("seeds", seeds)
+    checks.numbers("noise_levels", noise_levels, low=0, high=1, high_open=True)
 
 
 @cached
@@ -183,8 +181,7 @@ def ridge_vs_interpolation(kernel, n_train, n_val, seeds, ridges, bandwidth=None
     on the ``n_val`` held-out images (ties: the smallest ridge); report test errors of the
     interpolating and of the tuned machine (both fitted on the same ``n_train`` images).
     """
-    if not ridges or any(r <= 0 for r in ridges):
-        raise ValueError(f"ridges must be positive numbers; got {ridges!r}.")
+    checks.numbers("ridges", ridges, low=0, low_open=True)
     _check_sizes((n_train + n_val,), seeds, (0.0,))
     bandwidth = BANDWIDTHS[kernel] if bandwidth is None else bandwidth
     start = time.perf_counter()

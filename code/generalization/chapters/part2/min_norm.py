@@ -20,11 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generalization import settings_for
+from generalization import checks, settings_for
 from generalization.book.cache import cached
 from generalization.linear import (
-    _check_gamma,
-    _nonnegative,
+    SpectralRidge,
     asymptotic_norm_isotropic,
     asymptotic_risk_isotropic,
     gd_path,
@@ -76,12 +75,9 @@ def simulate_once(n, p, snr, noise_var, seed):
     beta = rng.standard_normal(p)
     beta *= np.sqrt(snr * noise_var) / np.linalg.norm(beta)
     y = X @ beta + np.sqrt(noise_var) * rng.standard_normal(n)
-    u, s, vt = np.linalg.svd(X, full_matrices=False)  # one SVD serves both estimators
-    coef = u.T @ y
-    keep = s > max(n, p) * np.finfo(float).eps * s[0]
-    w = vt[keep].T @ (coef[keep] / s[keep])
-    alpha = (p / n) / snr if snr > 0 else np.inf
-    w_ridge = vt.T @ (coef * s / (s * s + n * alpha)) if np.isfinite(alpha) else np.zeros(p)
+    fits = SpectralRidge(X)  # one SVD serves both estimators
+    w = fits.solution(y, 0.0)
+    w_ridge = fits.solution(y, (p / n) / snr) if snr > 0 else np.zeros(p)
     train_mse = float(np.mean((X @ w - y) ** 2)) if p >= n else 0.0
     return float(np.sum((w - beta) ** 2)), float(w @ w), train_mse, float(np.sum((w_ridge - beta) ** 2))
 
@@ -109,13 +105,10 @@ def risk_curve(gammas, n, snr=1.0, noise_var=1.0, seeds=(0, 1, 2, 3, 4)):
         draws with ``p >= n`` (zero up to rounding: it interpolates).
     """
     start = time.perf_counter()
-    snr, noise_var = _nonnegative("snr", snr), _nonnegative("noise_var", noise_var)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an integer of at least 2; got {n!r}.")
-    gammas = _check_gamma(np.atleast_1d(gammas))
-    seeds = tuple(int(s) for s in seeds)
-    if not seeds:
-        raise ValueError("seeds must be a non-empty sequence of integers; got an empty one.")
+    snr, noise_var = checks.nonnegative("snr", snr), checks.nonnegative("noise_var", noise_var)
+    n = checks.count("n", n, minimum=2)
+    gammas = checks.numbers("gammas", np.atleast_1d(gammas), low=0, low_open=True)
+    seeds = checks.integers("seeds", seeds)
     p = np.maximum(1, np.round(gammas * n).astype(int))
     from threadpoolctl import threadpool_limits
 

@@ -48,9 +48,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generalization import settings_for
+from generalization import checks, settings_for
 from generalization.book.cache import cached
-from generalization.checks import count as _positive_int
+from generalization.linear import SpectralRidge
 
 ABS_MEAN = np.sqrt(2.0 / np.pi)
 ABS_STD = np.sqrt(1.0 - 2.0 / np.pi)
@@ -83,7 +83,7 @@ diagram in units of ``D``.
 
 def sizes(D, ratios):
     """``round(ratio * D)`` for each ratio, as a tuple of ints (the sizes of a sweep)."""
-    D = _positive_int("D", D)
+    D = checks.count("D", D)
     out = tuple(int(round(float(x) * D)) for x in ratios)
     if not out or min(out) < 1:
         raise ValueError(f"every ratio * D must round to a positive integer; got {out!r}.")
@@ -93,63 +93,6 @@ def sizes(D, ratios):
 def settings(scale=None):
     """The experiment sizes of ``scale`` (default: :func:`generalization.scale`)."""
     return settings_for(SETTINGS, scale)
-
-
-# --- checks ------------------------------------------------------------------------------
-
-
-def _unit_interval(name, value):
-    if isinstance(value, bool) or not np.isscalar(value):
-        raise ValueError(f"{name} must be a number in [0, 1]; got {value!r}.")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in [0, 1]; got {value!r}.") from None
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1]; got {value!r}.")
-    return value
-
-
-def _nonnegative(name, value):
-    if isinstance(value, bool) or not np.isscalar(value):
-        raise ValueError(f"{name} must be a non-negative finite number; got {value!r}.")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a non-negative finite number; got {value!r}.") from None
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a non-negative finite number; got {value!r}.")
-    return value
-
-
-def _sizes(name, values):
-    try:
-        values = tuple(values)
-    except TypeError:
-        raise ValueError(f"{name} must be a non-empty sequence of positive integers; got {values!r}.") from None
-    if not values:
-        raise ValueError(f"{name} must be a non-empty sequence of positive integers; got an empty one.")
-    return tuple(_positive_int(name, v) for v in values)
-
-
-def _lambdas(values):
-    try:
-        values = tuple(values)
-    except TypeError:
-        raise ValueError(f"lambdas must be a non-empty sequence of non-negative numbers; got {values!r}.") from None
-    if not values:
-        raise ValueError("lambdas must be a non-empty sequence of non-negative numbers; got an empty one.")
-    return tuple(_nonnegative("each lambda", v) for v in values)
-
-
-def _seeds(values):
-    try:
-        values = tuple(values)
-    except TypeError:
-        raise ValueError(f"seeds must be a non-empty sequence of non-negative integers; got {values!r}.") from None
-    if not values or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in values):
-        raise ValueError(f"seeds must be a non-empty sequence of non-negative integers; got {values!r}.")
-    return tuple(int(s) for s in values)
 
 
 # --- activation and teacher -------------------------------------------------------------
@@ -171,7 +114,7 @@ def activation(z, r):
     purely even function. Under ``z ~ N(0, 1)``, ``E sigma_r = 0``, ``E sigma_r^2 = 1`` and
     ``E[z sigma_r(z)] = sqrt(r)``.
     """
-    r = _unit_interval("r", r)
+    r = checks.fraction("r", r)
     z = np.asarray(z, dtype=float)
     return np.sqrt(r) * z + np.sqrt(1.0 - r) * even_part(z)
 
@@ -182,7 +125,7 @@ def teacher(u, s):
     The same family as :func:`activation` with ``r = 1 - s``: ``s = 0`` is a linear target,
     ``s = 1`` a purely even one. ``E g_s(u)^2 = 1`` for ``u ~ N(0, 1)``, whatever ``s``.
     """
-    s = _unit_interval("s", s)
+    s = checks.fraction("s", s)
     return activation(u, 1.0 - s)
 
 
@@ -197,7 +140,7 @@ def hermite_coefficients(func, num_points=200_001):
     """
     if not callable(func):
         raise ValueError(f"func must be a callable of one array argument; got {func!r}.")
-    num_points = _positive_int("num_points", num_points)
+    num_points = checks.count("num_points", num_points)
     if num_points < 101:
         raise ValueError(f"num_points must be at least 101; got {num_points}.")
     z = np.linspace(-12.0, 12.0, num_points)
@@ -245,11 +188,11 @@ def draw_problem(D, n_max, N_max, r, s, noise_var, seed, n_test=2000):
     first ``n`` rows and ``N`` features are the same whatever ``n_max >= n`` and
     ``N_max >= N`` are.
     """
-    D, n_max, N_max, n_test = (_positive_int(k, v) for k, v in
+    D, n_max, N_max, n_test = (checks.count(k, v) for k, v in
                                (("D", D), ("n_max", n_max), ("N_max", N_max), ("n_test", n_test)))
-    r, s = _unit_interval("r", r), _unit_interval("s", s)
-    noise_var = _nonnegative("noise_var", noise_var)
-    seed = _seeds((seed,))[0]
+    r, s = checks.fraction("r", r), checks.fraction("s", s)
+    noise_var = checks.nonnegative("noise_var", noise_var)
+    seed = checks.count("seed", seed, minimum=0)
     streams = [np.random.default_rng(c) for c in np.random.SeedSequence(seed).spawn(5)]
     X = streams[0].standard_normal((n_max, D))
     X_test = streams[1].standard_normal((n_test, D))
@@ -285,28 +228,21 @@ def ridge_fits(A, y, A_test, f_test, lambdas):
     test_error, train_error, norm2 : ndarrays of shape (len(lambdas),)
         ``mean((A_test w - f_test)^2)``, ``mean((A w - y)^2)`` and ``||w||^2``.
     """
-    A, A_test = np.asarray(A, dtype=float), np.asarray(A_test, dtype=float)
-    y, f_test = np.asarray(y, dtype=float), np.asarray(f_test, dtype=float)
-    if A.ndim != 2 or A.size == 0:
-        raise ValueError(f"A must be a non-empty 2-D array (n, N); got shape {A.shape}.")
+    A, A_test = checks.array("A", A, ndim=2), checks.array("A_test", A_test, ndim=2)
+    y, f_test = checks.array("y", y), checks.array("f_test", f_test)
     if y.shape != (A.shape[0],):
         raise ValueError(f"y must have shape (n,) = ({A.shape[0]},); got shape {y.shape}.")
     if A_test.ndim != 2 or A_test.shape[1] != A.shape[1]:
         raise ValueError(f"A_test must have shape (m, N) with N = {A.shape[1]}; got shape {A_test.shape}.")
     if f_test.shape != (A_test.shape[0],):
         raise ValueError(f"f_test must have shape (m,) = ({A_test.shape[0]},); got shape {f_test.shape}.")
-    lambdas = np.array(_lambdas(lambdas))
-    u, sv, vt = np.linalg.svd(A, full_matrices=False)
-    coef = u.T @ y
-    proj_test = A_test @ vt.T  # test design in the right singular basis
-    keep = sv > max(A.shape) * np.finfo(float).eps * sv[0]
+    lambdas = checks.numbers("lambdas", lambdas, low=0)
+    fits = SpectralRidge(A)
+    sv, coef = fits.s, fits.project(y)
+    proj_test = A_test @ fits.Vt.T  # test design in the right singular basis
     test_error, train_error, norm2 = (np.empty(len(lambdas)) for _ in range(3))
     for k, lam in enumerate(lambdas):
-        if lam == 0:
-            gain = np.where(keep, 1.0 / np.where(keep, sv, 1.0), 0.0)
-        else:
-            gain = sv / (sv * sv + lam)
-        c = gain * coef  # w = V c
+        c = fits.gains(lam / fits.n) * coef  # w = V c; SpectralRidge's alpha is lam / n
         test_error[k] = np.mean((proj_test @ c - f_test) ** 2)
         # residual: the part of y outside the column space, plus the shrunk part inside it
         train_error[k] = (np.sum((coef - sv * c) ** 2) + max(y @ y - coef @ coef, 0.0)) / len(y)
@@ -351,8 +287,10 @@ def sample_wise(D, N, n_values, r, s=0.0, noise_var=0.5, lambdas=(0.0,), seeds=(
     disk: the chapter and its claims tests share one computation.
     """
     start = time.perf_counter()
-    D, N = _positive_int("D", D), _positive_int("N", N)
-    n_values, lambdas, seeds = np.array(_sizes("n_values", n_values)), np.array(_lambdas(lambdas)), _seeds(seeds)
+    D, N = checks.count("D", D), checks.count("N", N)
+    n_values = np.array(checks.integers("n_values", n_values, minimum=1))
+    lambdas = checks.numbers("lambdas", lambdas, low=0)
+    seeds = checks.integers("seeds", seeds)
     shape = (len(lambdas), len(n_values), len(seeds))
     test, train, norm2 = np.empty(shape), np.empty(shape), np.empty(shape)
     from threadpoolctl import threadpool_limits
@@ -401,9 +339,11 @@ def phase_diagram(D, N_values, n_values, r, s=0.0, noise_var=0.5, lam=0.0, seeds
     first ``N`` features, rescaled by ``1 / sqrt(N)``. Cached on disk.
     """
     start = time.perf_counter()
-    D = _positive_int("D", D)
-    N_values, n_values, seeds = np.array(_sizes("N_values", N_values)), np.array(_sizes("n_values", n_values)), _seeds(seeds)
-    lam = _nonnegative("lam", lam)
+    D = checks.count("D", D)
+    N_values = np.array(checks.integers("N_values", N_values, minimum=1))
+    n_values = np.array(checks.integers("n_values", n_values, minimum=1))
+    seeds = checks.integers("seeds", seeds)
+    lam = checks.nonnegative("lam", lam)
     test = np.empty((len(n_values), len(N_values), len(seeds)))
     from threadpoolctl import threadpool_limits
 
@@ -485,7 +425,7 @@ def peak_report(n, error, D, N):
     ``[N/2, 2N]`` around the nonlinear one (``D/2``, ``2D``, ``N/2`` and ``2N`` rounded, and all
     four must be sizes of ``n``; the windows should not overlap, so ``N >= 4 D``).
     """
-    D, N = _positive_int("D", D), _positive_int("N", N)
+    D, N = checks.count("D", D), checks.count("N", N)
     if N < 4 * D:
         raise ValueError(f"N must be at least 4 D = {4 * D} so that the two windows do not overlap; got N = {N}.")
     n_lin, prom_lin = bump(n, error, int(round(D / 2)), 2 * D)

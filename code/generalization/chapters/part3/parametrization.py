@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from numbers import Rational, Real
 
+from generalization import checks
+
 
 def exact(value, name="value"):
     """Return ``value`` as a Fraction; floats are read through their decimal repr.
@@ -192,8 +194,7 @@ def descent_path(state, x, y, lr, num_steps):
     -------
     list of tuple of float, length num_steps + 1
     """
-    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 0:
-        raise ValueError(f"num_steps must be a non-negative integer; got {num_steps!r}.")
+    num_steps = checks.count("num_steps", num_steps, minimum=0)
     path = [(float(state.slope), float(state.intercept))]
     for _ in range(num_steps):
         state = gradient_step(state, x, y, lr)

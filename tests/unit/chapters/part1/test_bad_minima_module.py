@@ -44,7 +44,7 @@ def test_settings_of_both_scales():
     (dict(copies=0), "copies"),
     (dict(max_epochs=1.5), "max_epochs"),
     (dict(reg_epochs=0), "reg_epochs"),
-    (dict(lr=0.0), "lr > 0"),
+    (dict(lr=0.0), "lr must be a positive number"),
     (dict(momentum=1.0), "momentum"),
     (dict(weight_decay="a lot"), "weight_decay"),
     (dict(test_every=0), "test_every"),
@@ -84,5 +84,5 @@ def test_compare_initializations_runs_only_the_selected_recipe():
     result = bad_minima.compare_initializations.uncached(30, 20, (16,), (0,), 2, 2, 1, recipes=("regularized",))
     assert result.recipes == ("regularized",) and result.test_acc.shape == (2, 1, 1)
     assert result.test_error("random", "regularized").shape == (1,)
-    with pytest.raises(ValueError, match="recipe one of"):
+    with pytest.raises(ValueError, match="recipe must be one of"):
         result.test_error("random", "plain SGD")

@@ -76,10 +76,10 @@ def test_chapter_spectra_have_the_stated_shapes():
         ([3.0, 2.0, 0.0], 0, r"eigenvalues must be positive; got 0.0 at index 2"),
         ([3.0, -1.0], 0, r"eigenvalues must be positive; got -1.0 at index 1"),
         ([1.0, 2.0], 0, r"sorted non-increasing; got 1.0 at index 0 followed by 2.0"),
-        ([[1.0]], 0, r"non-empty 1-D array"),
-        ([], 0, r"non-empty 1-D array"),
+        ([[1.0]], 0, r"eigenvalues must be a"),
+        ([], 0, r"eigenvalues must be a"),
         ([1.0, np.nan], 0, r"finite"),
-        ([2.0, 1.0], 2, r"k must be an integer with 0 <= k < p = 2; got 2"),
+        ([2.0, 1.0], 2, r"k must be an integer from 0 to 1; got 2"),
         ([2.0, 1.0], -1, r"got -1"),
         ([2.0, 1.0], 0.5, r"got 0.5"),
         ([2.0, 1.0], True, r"got True"),
@@ -95,9 +95,9 @@ def test_other_bad_inputs():
         benign.k_star([1.0], 0)
     with pytest.raises(ValueError, match="b must be a positive number; got -1"):
         benign.k_star([1.0], 3, b=-1)
-    with pytest.raises(ValueError, match="spectrum must be 'spiked', 'isotropic' or 'power'; got 'flat'"):
+    with pytest.raises(ValueError, match="spectrum must be one of \\('spiked', 'isotropic', 'power'\\); got 'flat'"):
         benign.spectrum_for_n("flat", 10)
-    with pytest.raises(ValueError, match="need 0 < tail <= spike"):
+    with pytest.raises(ValueError, match="tail must be a number in \\(0, 1\\]; got 2.0"):
         benign.spiked(2, 3, spike=1.0, tail=2.0)
     with pytest.raises(ValueError, match="theta must have shape"):
         benign.gram_statistics([1.0, 1.0], [1.0], 3, np.random.default_rng(0))

@@ -12,7 +12,7 @@ def test_mnist_task_is_nested_and_rejects_bad_sizes():
     assert X.shape == (60, 8) and X_test.shape == (30, 8) and y_test.shape == (30,)
     np.testing.assert_array_equal(X2, X[:40])  # smaller training sets are nested in larger ones
     np.testing.assert_array_equal(y2, y[:40])
-    with pytest.raises(ValueError, match="n_train must be in 1..50000"):
+    with pytest.raises(ValueError, match="n_train must be an integer from 1 to 50000"):
         dd.mnist_task(50001, 10, 8)
 
 
@@ -24,5 +24,5 @@ def test_small_sweeps_have_the_documented_shapes():
     assert samples.test_error.shape == (1, 2, 2) and samples.sample_sizes == (20, 40)
     with pytest.raises(ValueError, match="sample_sizes must be increasing"):
         dd.sample_sweep.uncached((40, 20), 50, 6, (4,), 0.2, (0,), 5, 0.01)
-    with pytest.raises(ValueError, match="widths must be positive"):
+    with pytest.raises(ValueError, match="widths must be a non-empty sequence of positive integers"):
         dd.width_sweep.uncached(80, 50, 6, (0, 8), (0.0,), (0,), 5, 0.01, 3)

@@ -104,8 +104,8 @@ def test_kernel_limit_matches_kernel_interpolator_and_direct_solves():
 
 
 @pytest.mark.parametrize("change, match", [
-    (dict(X=np.zeros((30,))), "X and X_test"),
-    (dict(X_test=np.zeros((40, 5))), "X and X_test"),
+    (dict(X=np.zeros((30,))), "X must be a 2-D array"),
+    (dict(X_test=np.zeros((40, 5))), "X_test must have the 6 columns of X"),
     (dict(y=np.zeros(29, dtype=int)), "y must be integer labels"),
     (dict(y=np.zeros(30)), "y must be integer labels"),
     (dict(y_test=np.full(40, 3)), "y_test must hold labels in 0..2"),

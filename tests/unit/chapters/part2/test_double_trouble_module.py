@@ -92,7 +92,7 @@ GOOD = dict(n=10, d=4, n_test=5, noise_var=0.1, samplings=(0, 1), inits=(0, 1), 
     (dict(alphas=()), "alphas"),
     (dict(ridgeless_alpha=-1.0), "ridgeless_alpha"),
     (dict(ks=(3,)), "ks must be"),
-    (dict(ks=(0,)), "each k"),
+    (dict(ks=(0,)), "ks must be"),
 ])
 def test_sweep_rejects_bad_input(change, message):
     with pytest.raises(ValueError, match=message):
@@ -101,7 +101,7 @@ def test_sweep_rejects_bad_input(change, message):
 
 def test_helpers_reject_bad_input(data):
     X, X_test, _ = data
-    with pytest.raises(ValueError, match="same number of columns"):
+    with pytest.raises(ValueError, match="X_test must have the 20 columns of X"):
         dt.spectral_parts(X, X_test[:, :3], 10, 0)
     with pytest.raises(ValueError, match="n_features"):
         dt.spectral_parts(X, X_test, 0, 0)
