@@ -1,9 +1,11 @@
 # Why Deep Learning Generalizes: build and test.
 #
 #   make book    create .venv, fetch MNIST, execute every chapter, build _build/html
-#   make test    the whole gate: unit + claims tests, strict book build, built-site checks
+#   make test    the whole gate: lint, unit + claims tests, strict book build, built-site checks
+#   make lint    ruff: pyflakes, import order, line length 100, formatting (`make format` fixes)
 #   make bench   benchmarks of the package's heavy paths (not part of the gate)
 #   make chapter CHAPTER=book/part3/parametrization.md   execute one chapter only
+#   make new-chapter PART=3 NAME=mirror_descent TITLE="Mirror descent"   start a chapter
 #
 # Every target is idempotent: a second run does only what changed.
 
@@ -26,10 +28,11 @@ PYTEST_WORKERS ?= auto
 
 say = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help venv data book test test-unit test-claims test-site chromium-check bench chapter clean clean-all
+.PHONY: help venv data book test lint format test-unit test-claims test-site chromium-check bench chapter \
+	new-chapter clean clean-all
 
 help:
-	@sed -n '1,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,11p' Makefile | sed 's/^# \{0,1\}//'
 
 # --- environment ---------------------------------------------------------------------
 venv: $(STAMP)
@@ -71,8 +74,17 @@ chapter: venv data
 	$(PY) book/_ext/run_chapter.py $(CHAPTER)
 
 # --- the gate ------------------------------------------------------------------------
-test: test-unit test-claims book test-site
+test: lint test-unit test-claims book test-site
 	$(call say,All checks passed)
+
+lint: venv
+	$(call say,Lint: ruff check (pyflakes, import order, line length 100) and ruff format --check)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 test-unit: venv data
 	$(call say,Unit tests of the package and the book tooling)

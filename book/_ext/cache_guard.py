@@ -49,7 +49,9 @@ def page_keys(app, env):
     keys = {}
     for docname in sorted(env.found_docs):
         text = Path(env.doc2path(docname)).read_text(encoding="utf8")
-        keys[docname] = code_key(page_modules(text, package_dir), package_dir, files, extra=f"scale {scale()}")
+        keys[docname] = code_key(
+            page_modules(text, package_dir), package_dir, files, extra=f"scale {scale()}"
+        )
     return keys
 
 
@@ -74,8 +76,10 @@ def outdated(app, env, added, changed, removed):
     stale = sorted(doc for doc, key in keys.items() if recorded.get(doc) != key)
     changed_code = [doc for doc in stale if doc in recorded]
     if changed_code:
-        LOGGER.info(f"cache_guard: the code of {len(changed_code)} page(s) changed, executing them again: "
-                    f"{', '.join(changed_code)}")
+        LOGGER.info(
+            f"cache_guard: the code of {len(changed_code)} page(s) changed, executing them again: "
+            f"{', '.join(changed_code)}"
+        )
     if stale:
         _drop_executed(cache_path, [env.doc2path(doc) for doc in stale])
     cache_path.mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,9 @@
 
 A chapter glues a :class:`generalization.book.ledger.Ledger` under the key ``ledger``; myst-nb
 writes the glued data of each executed notebook to ``_build/jupyter_execute/<doc>.glue.json``.
-After a chapter is read, this extension takes the ledger rows (its :data:`~generalization.book.ledger.MIMETYPE`
-representation, ``{"rows": [...]}``) from that file and keeps them in the Sphinx environment. Then:
+After a chapter is read, this extension takes the ledger rows from that file (their
+:data:`~generalization.book.ledger.MIMETYPE` representation, ``{"rows": [...]}``) and keeps
+them in the Sphinx environment. Then:
 
 * the ``{ledger-table}`` directive (used on the ``ledger`` page) becomes one table of all
   rows, in the order of the table of contents, each linked to its chapter;
@@ -57,7 +58,9 @@ def collect_rows(app, doctree):
     rows_by_doc = getattr(env, "ledger_rows", {})
     rows_by_doc.pop(docname, None)
     if GLUE_KEY in _glue_keys(env, docname):
-        glue_file = Path(env.mystnb_config.output_folder).joinpath(*f"{docname}.glue.json".split("/"))
+        glue_file = Path(env.mystnb_config.output_folder).joinpath(
+            *f"{docname}.glue.json".split("/")
+        )
         data = json.loads(glue_file.read_text(encoding="utf8"))[GLUE_KEY]["data"]
         rows = data.get(MIMETYPE, {}).get("rows")
         if not isinstance(rows, list) or not rows or any(set(r) != set(FIELDS) for r in rows):
@@ -154,10 +157,14 @@ def _table(app, fromdocname, rows):
     group += body
     for row, texts in zip(rows, printed):
         link = nodes.reference(
-            "", row["chapter_title"], internal=True,
+            "",
+            row["chapter_title"],
+            internal=True,
             refuri=app.builder.get_relative_uri(fromdocname, row["chapter"]),
         )
-        cells = [nodes.paragraph("", "", link)] + [nodes.paragraph(text=str(texts[j])) for j in keep]
+        cells = [nodes.paragraph("", "", link)] + [
+            nodes.paragraph(text=str(texts[j])) for j in keep
+        ]
         body += nodes.row("", *[nodes.entry("", cell) for cell in cells])
     return table
 

@@ -26,8 +26,12 @@ def main(argv):
         return 2
     notebook = read_myst_markdown_notebook(source.read_text(encoding="utf8"), path=str(source))
     start = time.perf_counter()
-    client = nbclient.NotebookClient(notebook, timeout=1800, kernel_name="python3",
-                                     resources={"metadata": {"path": str(source.parent)}})
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=1800,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(source.parent)}},
+    )
     try:
         client.execute()
     except nbclient.exceptions.CellExecutionError as error:

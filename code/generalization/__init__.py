@@ -43,8 +43,7 @@ def scale():
     value = raw.strip().lower() or "quick"
     if value not in SCALES:
         raise ValueError(
-            f"BOOK_SCALE must be one of {', '.join(SCALES)} (or unset for quick); "
-            f"got {raw!r}."
+            f"BOOK_SCALE must be one of {', '.join(SCALES)} (or unset for quick); got {raw!r}."
         )
     return value
 

@@ -69,13 +69,17 @@ def replicate(X, copies, max_shift=2, seed=0):
     if X.ndim != 2 or X.shape[1] != 784:
         raise ValueError(f"X must be (n, 784) flattened 28 x 28 images; got shape {X.shape}.")
     max_shift = checks.count("max_shift", max_shift)
-    shifts = [(dy, dx) for dy in range(-max_shift, max_shift + 1) for dx in range(-max_shift, max_shift + 1)
-              if (dy, dx) != (0, 0)]
+    shifts = [
+        (dy, dx)
+        for dy in range(-max_shift, max_shift + 1)
+        for dx in range(-max_shift, max_shift + 1)
+        if (dy, dx) != (0, 0)
+    ]
     # one distinct shift per copy
     copies = checks.count(f"copies (with max_shift={max_shift})", copies, maximum=len(shifts) + 1)
     rng = np.random.default_rng(seed)
     # row i: a random order of the shifts; copy k of image i takes the k-th of them
-    choice = np.argsort(rng.random((X.shape[0], len(shifts))), axis=1)[:, :copies - 1]
+    choice = np.argsort(rng.random((X.shape[0], len(shifts))), axis=1)[:, : copies - 1]
     images = X.reshape(-1, 28, 28)
     blocks = [X]
     for k in range(copies - 1):
@@ -85,5 +89,3 @@ def replicate(X, copies, max_shift=2, seed=0):
             block[rows] = np.roll(images[rows], (dy, dx), axis=(1, 2))
         blocks.append(block.reshape(X.shape))
     return np.concatenate(blocks)
-
-

@@ -27,7 +27,10 @@ N_CLASSES = 10
 
 
 def n_parameters(width, n_inputs, n_classes=N_CLASSES):
-    """Weights and biases of a one-hidden-layer network: ``width (n_inputs + 1) + n_classes (width + 1)``."""
+    """Weights and biases of a one-hidden-layer network.
+
+    ``width (n_inputs + 1) + n_classes (width + 1)``, elementwise for arrays.
+    """
     width, n_inputs, n_classes = (np.asarray(v) for v in (width, n_inputs, n_classes))
     for name, value in (("width", width), ("n_inputs", n_inputs), ("n_classes", n_classes)):
         if np.any(value < 1):
@@ -35,9 +38,8 @@ def n_parameters(width, n_inputs, n_classes=N_CLASSES):
     return width * (n_inputs + 1) + n_classes * (width + 1)
 
 
-
 class NetworkBank(nn.Module):
-    """Independent one-hidden-layer ReLU networks ``x -> W2 relu(W1 x + b1) + b2``, trained together.
+    """Independent one-hidden-layer ReLU networks ``x -> W2 relu(W1 x + b1) + b2``, trained as one.
 
     Network ``m`` has ``widths[m]`` hidden units and is initialized from ``seeds[m]`` as
     PyTorch initializes ``nn.Linear`` (uniform on +-1/sqrt(fan_in), weights and biases).
@@ -54,9 +56,20 @@ class NetworkBank(nn.Module):
         widths = checks.integers("widths", widths, minimum=1)
         seeds = checks.integers("seeds", seeds)
         if len(seeds) != len(widths):
-            raise ValueError(f"seeds must give one seed per network; got {len(seeds)} seeds for {len(widths)} widths.")
-        n_inputs, n_classes = checks.count("n_inputs", n_inputs), checks.count("n_classes", n_classes, minimum=2)
-        self.widths, self.seeds, self.n_inputs, self.n_classes = widths, seeds, int(n_inputs), int(n_classes)
+            raise ValueError(
+                f"seeds must give one seed per network; got {len(seeds)} seeds for {len(widths)} "
+                "widths."
+            )
+        n_inputs, n_classes = (
+            checks.count("n_inputs", n_inputs),
+            checks.count("n_classes", n_classes, minimum=2),
+        )
+        self.widths, self.seeds, self.n_inputs, self.n_classes = (
+            widths,
+            seeds,
+            int(n_inputs),
+            int(n_classes),
+        )
         bucket_of = np.ceil(np.log2(widths)).astype(int)
         self.members, self.where = [], {}
         W1, b1, W2, b2, masks = [], [], [], [], []
@@ -64,14 +77,24 @@ class NetworkBank(nn.Module):
             members = np.flatnonzero(bucket_of == b)
             pad = max(widths[m] for m in members)
             k = len(members)
-            tensors = [torch.zeros(k, n_inputs, pad), torch.zeros(k, 1, pad), torch.zeros(k, pad, n_classes),
-                       torch.zeros(k, 1, n_classes), torch.zeros(k, pad, 1)]
+            tensors = [
+                torch.zeros(k, n_inputs, pad),
+                torch.zeros(k, 1, pad),
+                torch.zeros(k, pad, n_classes),
+                torch.zeros(k, 1, n_classes),
+                torch.zeros(k, pad, 1),
+            ]
             for j, m in enumerate(members):
                 w, g = widths[m], torch.Generator().manual_seed(seeds[m])
                 # nn.Linear's default: weights and biases uniform on +-1/sqrt(fan_in)
-                for t, shape, fan_in in zip(tensors[:4], [(n_inputs, w), (1, w), (w, n_classes), (1, n_classes)],
-                                            [n_inputs, n_inputs, w, w]):
-                    t[j, :shape[0], :shape[1]] = (2 * torch.rand(*shape, generator=g) - 1) / np.sqrt(fan_in)
+                for t, shape, fan_in in zip(
+                    tensors[:4],
+                    [(n_inputs, w), (1, w), (w, n_classes), (1, n_classes)],
+                    [n_inputs, n_inputs, w, w],
+                ):
+                    t[j, : shape[0], : shape[1]] = (
+                        2 * torch.rand(*shape, generator=g) - 1
+                    ) / np.sqrt(fan_in)
                 tensors[4][j, :w] = 1.0
                 self.where[int(m)] = (len(W1), j)
             for store, t in zip((W1, b1, W2, b2, masks), tensors):
@@ -127,7 +150,9 @@ class BankLog:
 def eval_steps(num_steps, n_evals):
     """Steps at which to evaluate: 0 and about ``n_evals`` log-spaced steps up to ``num_steps``."""
     num_steps, n_evals = checks.count("num_steps", num_steps), checks.count("n_evals", n_evals)
-    return np.unique(np.concatenate([[0, num_steps], np.geomspace(1, num_steps, n_evals).round().astype(int)]))
+    return np.unique(
+        np.concatenate([[0, num_steps], np.geomspace(1, num_steps, n_evals).round().astype(int)])
+    )
 
 
 def train_bank(bank, X, labels, X_test, y_test, *, lr, num_steps, n_evals=30, weights=None):
@@ -154,11 +179,20 @@ def train_bank(bank, X, labels, X_test, y_test, *, lr, num_steps, n_evals=30, we
     X = torch.as_tensor(np.asarray(X, dtype=np.float32))
     labels = torch.as_tensor(np.asarray(labels, dtype=np.int64))
     if X.ndim != 2 or labels.shape != (M, X.shape[0]):
-        raise ValueError(f"X must be (n, d) and labels (M, n) = ({M}, n); got {tuple(X.shape)} and {tuple(labels.shape)}.")
-    w = torch.ones(labels.shape) if weights is None else torch.as_tensor(np.asarray(weights, dtype=np.float32))
+        raise ValueError(
+            f"X must be (n, d) and labels (M, n) = ({M}, n); got {tuple(X.shape)} and "
+            f"{tuple(labels.shape)}."
+        )
+    w = (
+        torch.ones(labels.shape)
+        if weights is None
+        else torch.as_tensor(np.asarray(weights, dtype=np.float32))
+    )
     if w.shape != labels.shape or (w.sum(1) == 0).any():
-        raise ValueError(f"weights must have shape {tuple(labels.shape)} with at least one example per network; "
-                         f"got shape {tuple(w.shape)}.")
+        raise ValueError(
+            f"weights must have shape {tuple(labels.shape)} with at least one example per network; "
+            f"got shape {tuple(w.shape)}."
+        )
     X_test = torch.as_tensor(np.asarray(X_test, dtype=np.float32))
     y_test = torch.as_tensor(np.asarray(y_test, dtype=np.int64))
     counts = w.sum(1)
@@ -168,7 +202,9 @@ def train_bank(bank, X, labels, X_test, y_test, *, lr, num_steps, n_evals=30, we
     start, col = time.perf_counter(), 0
     for step in range(num_steps + 1):
         logits = bank(X)  # (M, n, C)
-        per_example = F.cross_entropy(logits.reshape(-1, bank.n_classes), labels.reshape(-1), reduction="none")
+        per_example = F.cross_entropy(
+            logits.reshape(-1, bank.n_classes), labels.reshape(-1), reduction="none"
+        )
         losses = (per_example.view(M, -1) * w).sum(1) / counts  # (M,)
         if col < len(steps) and step == steps[col]:
             with torch.no_grad():
@@ -181,5 +217,10 @@ def train_bank(bank, X, labels, X_test, y_test, *, lr, num_steps, n_evals=30, we
         opt.zero_grad(set_to_none=True)
         losses.sum().backward()
         opt.step()
-    return BankLog(steps=steps, train_error=train_err, test_error=test_err, train_loss=losses.detach().numpy(),
-                   run_time_s=time.perf_counter() - start)
+    return BankLog(
+        steps=steps,
+        train_error=train_err,
+        test_error=test_err,
+        train_loss=losses.detach().numpy(),
+        run_time_s=time.perf_counter() - start,
+    )

@@ -74,7 +74,11 @@ def number(name, value, low=None, high=None, low_open=False, high_open=False):
         Otherwise, e.g. "lr must be a positive number; got 0." or "p must be a number in
         [0, 1]; got 1.5."
     """
-    ok = isinstance(value, _numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
+    ok = (
+        isinstance(value, _numbers.Real)
+        and not isinstance(value, (bool, np.bool_))
+        and math.isfinite(value)
+    )
     if ok:
         ok = not (low is not None and (value < low or (low_open and value == low)))
         ok = ok and not (high is not None and (value > high or (high_open and value == high)))
@@ -116,13 +120,21 @@ def integers(name, values, minimum=0, min_length=1, distinct=False):
     ValueError
         Otherwise, e.g. "seeds must be a non-empty sequence of non-negative integers; got ()."
     """
-    kind = {0: "non-negative integers", 1: "positive integers"}.get(minimum, f"integers of at least {minimum}")
+    kind = {0: "non-negative integers", 1: "positive integers"}.get(
+        minimum, f"integers of at least {minimum}"
+    )
     kind = ("distinct " if distinct else "") + kind
-    wanted = (f"a non-empty sequence of {kind}" if min_length == 1
-              else f"a sequence of at least {min_length} {kind}")
+    wanted = (
+        f"a non-empty sequence of {kind}"
+        if min_length == 1
+        else f"a sequence of at least {min_length} {kind}"
+    )
     values = _sequence(name, values, wanted)
-    if (len(values) < min_length or any(not _is_integer(v) or v < minimum for v in values)
-            or (distinct and len(set(values)) != len(values))):
+    if (
+        len(values) < min_length
+        or any(not _is_integer(v) or v < minimum for v in values)
+        or (distinct and len(set(values)) != len(values))
+    ):
         _fail(name, wanted, repr(values))
     return tuple(int(v) for v in values)
 

@@ -53,8 +53,10 @@ def needs_blocking(n):
 def blas64():
     """NumPy's bundled 64-bit-integer OpenBLAS as a ``ctypes`` library, or None if it has none."""
     package = Path(np.__file__).resolve().parent
-    pattern = {"darwin": ".dylibs/libscipy_openblas64_*.dylib", "win32": "../numpy.libs/*openblas64*.dll"}.get(
-        sys.platform, "../numpy.libs/libscipy_openblas64_*.so")
+    pattern = {
+        "darwin": ".dylibs/libscipy_openblas64_*.dylib",
+        "win32": "../numpy.libs/*openblas64*.dll",
+    }.get(sys.platform, "../numpy.libs/libscipy_openblas64_*.so")
     for path in sorted(package.glob(pattern)):
         try:
             library = ctypes.CDLL(str(path))  # already loaded by numpy.linalg: the same handle
@@ -81,7 +83,7 @@ class _Fortran:
         return ctypes.c_void_p(self.base + (i + j * self.n) * self.itemsize)
 
     def call(self, name, flags, *args):
-        """``name(flags..., args...)``: ints by reference as int64, floats as the matrix's scalar."""
+        """``name(flags..., args...)``: ints by reference as int64, floats as the scalar type."""
         converted = []
         for a in args:
             if isinstance(a, bool) or not isinstance(a, (int, float, ctypes.c_void_p)):
@@ -93,11 +95,15 @@ class _Fortran:
             else:
                 converted.append(ctypes.byref(self.scalar(a)))
         lengths = [ctypes.c_size_t(1)] * len(flags)  # hidden lengths of the character arguments
-        getattr(self.library, f"scipy_{self.prefix}{name}_64_")(*[f.encode() for f in flags], *converted, *lengths)
+        getattr(self.library, f"scipy_{self.prefix}{name}_64_")(
+            *[f.encode() for f in flags], *converted, *lengths
+        )
 
     def potrf(self, k, size):
         info = ctypes.c_int64(0)
-        self.call("potrf", "L", size, self.at(k, k), self.n, ctypes.c_void_p(ctypes.addressof(info)))
+        self.call(
+            "potrf", "L", size, self.at(k, k), self.n, ctypes.c_void_p(ctypes.addressof(info))
+        )
         return int(info.value)
 
 
@@ -112,7 +118,10 @@ def _check_factor_args(K, blas):
         raise ValueError(f"K must be float32 or float64; got {K.dtype}.")
     checks.choice("blas", blas, (None, True, False))  # None: use it when NumPy has it
     if blas and blas64() is None:
-        raise ValueError("blas=True needs NumPy's bundled 64-bit OpenBLAS (scipy-openblas64); this NumPy has none.")
+        raise ValueError(
+            "blas=True needs NumPy's bundled 64-bit OpenBLAS (scipy-openblas64); this NumPy has "
+            "none."
+        )
     return blas64() is not None if blas is None else blas
 
 
@@ -157,7 +166,21 @@ def _factor_blas(K, block):
         # L[j:, j:je] -= L[j:, k:e] L[j:je, k:e]^T
         for j in range(e, n, block):
             je = min(j + block, n)
-            f.call("gemm", "NT", n - j, je - j, e - k, -1.0, f.at(j, k), n, f.at(j, k), n, 1.0, f.at(j, j), n)
+            f.call(
+                "gemm",
+                "NT",
+                n - j,
+                je - j,
+                e - k,
+                -1.0,
+                f.at(j, k),
+                n,
+                f.at(j, k),
+                n,
+                1.0,
+                f.at(j, j),
+                n,
+            )
     return 0
 
 
@@ -184,7 +207,9 @@ def _factor_blocks(K, block):
         # trailing update of the upper triangle: A[e:, e:] -= P P^T, one block row at a time
         for j in range(e, n, block):
             je = min(j + block, n)
-            U[j:je, j:].addmm_(panel_t[:, j - e:je - e].T, panel_t[:, j - e:], alpha=-1)  # in place, no temporary
+            U[j:je, j:].addmm_(
+                panel_t[:, j - e : je - e].T, panel_t[:, j - e :], alpha=-1
+            )  # in place, no temporary
     return 0
 
 
@@ -208,7 +233,10 @@ def solve_in_place_factor(K, R, block=None):
     block = _check_block(block)
     R = np.asarray(R)
     if R.ndim not in (1, 2) or R.shape[0] != K.shape[0]:
-        raise ValueError(f"R must have {K.shape[0]} rows (one per row of K), as (n,) or (n, k); got shape {R.shape}.")
+        raise ValueError(
+            f"R must have {K.shape[0]} rows (one per row of K), as (n,) or (n, k); got shape "
+            f"{R.shape}."
+        )
     n = K.shape[0]
     L = K.T
     Y = np.array(R, dtype=K.dtype, copy=True).reshape(n, -1)
@@ -263,7 +291,8 @@ class Factor:
             # same matrix in Fortran order with that triangle as its lower one, which
             # spotrf/dpotrf (lower=1) read and factor in place, without a copy.
             factor, info = (lapack.spotrf if K.dtype == np.float32 else lapack.dpotrf)(
-                K.T, lower=1, overwrite_a=1, clean=0)
+                K.T, lower=1, overwrite_a=1, clean=0
+            )
             self.factor = factor
         else:
             import torch

@@ -165,7 +165,9 @@ def _load_uint8(directory):
 @functools.lru_cache(maxsize=2)
 def _load_mnist_cached(directory):
     arrays = _load_uint8(Path(directory))
-    images = {name: arrays[name].astype(np.float32) / np.float32(255) for name in ("X_train", "X_test")}
+    images = {
+        name: arrays[name].astype(np.float32) / np.float32(255) for name in ("X_train", "X_test")
+    }
     for array in images.values():
         array.flags.writeable = False
     labels = {name: arrays[name].astype(np.int64) for name in ("y_train", "y_test")}
@@ -235,7 +237,9 @@ def subsample(X, y, n_samples, seed, stratified=False):
     if y.ndim != 1:
         raise ValueError(f"y must be one-dimensional; got shape {y.shape}.")
     if X.shape[0] != y.shape[0]:
-        raise ValueError(f"X and y must have the same number of rows; got {X.shape[0]} and {y.shape[0]}.")
+        raise ValueError(
+            f"X and y must have the same number of rows; got {X.shape[0]} and {y.shape[0]}."
+        )
     n = y.shape[0]
     n_samples = checks.count("n_samples", n_samples, minimum=1, maximum=n)
     rng = np.random.default_rng(seed)
@@ -277,12 +281,17 @@ def corrupt_labels(y, fraction, seed, n_classes=None):
     """
     y = np.asarray(y)
     if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"y must be a 1-D array of integer labels; got dtype {y.dtype} and shape {y.shape}.")
+        raise ValueError(
+            f"y must be a 1-D array of integer labels; got dtype {y.dtype} and shape {y.shape}."
+        )
     fraction = checks.fraction("fraction", fraction)
     n_classes = int(y.max()) + 1 if n_classes is None else n_classes
     if n_classes < 2 or y.min() < 0 or y.max() >= n_classes:
-        raise ValueError(f"y must hold labels in 0..n_classes - 1 with n_classes >= 2; got labels {y.min()}..{y.max()} "
-                         f"and n_classes = {n_classes}.")
+        raise ValueError(
+            "y must hold labels in 0..n_classes - 1 with n_classes >= 2; got labels "
+            f"{y.min()}..{y.max()} "
+            f"and n_classes = {n_classes}."
+        )
     rng = np.random.default_rng(seed)
     changed = np.zeros(y.shape[0], dtype=bool)
     changed[rng.choice(y.shape[0], size=int(round(fraction * y.shape[0])), replace=False)] = True
@@ -311,7 +320,7 @@ def random_labels(y, seed, n_classes=10, fraction=1.0):
 
 
 def shuffled_pixels(X, seed):
-    """Apply one random permutation of the pixels to every image (Zhang et al.'s shuffled pixels)."""
+    """One random permutation of the pixels, applied to every image (shuffled pixels)."""
     X = checks.array("X", X, ndim=2, dtype=None)
     return X[:, np.random.default_rng(seed).permutation(X.shape[1])]
 
@@ -325,7 +334,7 @@ def random_pixels(X, seed):
 
 
 def gaussian_inputs(X, seed):
-    """Gaussian noise images with the mean and variance of ``X`` (per pixel), same shape and dtype."""
+    """Gaussian noise images with the per-pixel mean and variance of ``X``, its shape and dtype."""
     X = checks.array("X", X, ndim=2, dtype=None)
     rng = np.random.default_rng(seed)
     mean, std = X.mean(axis=0), X.std(axis=0)

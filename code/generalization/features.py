@@ -45,7 +45,9 @@ BLOCK_ROWS = 4096
 def _matrix(name, X, n_inputs=None):
     X = checks.array(name, X, ndim=2, dtype=None)
     if n_inputs is not None and X.shape[1] != n_inputs:
-        raise ValueError(f"{name} must have {n_inputs} columns (the map's input dimension); got {X.shape[1]}.")
+        raise ValueError(
+            f"{name} must have {n_inputs} columns (the map's input dimension); got {X.shape[1]}."
+        )
     return X
 
 
@@ -96,8 +98,8 @@ class RandomFeatureMap:
         norm = dtype.type(np.sqrt(2.0 / self.n_features))
         out = np.empty((X.shape[0], self.n_features), dtype=dtype)
         for start in range(0, X.shape[0], block_rows):
-            block = out[start:start + block_rows]
-            np.matmul(X[start:start + block_rows].astype(dtype, copy=False), W, out=block)
+            block = out[start : start + block_rows]
+            np.matmul(X[start : start + block_rows].astype(dtype, copy=False), W, out=block)
             if self.kind == "fourier":
                 block += b
                 np.cos(block, out=block)
@@ -109,10 +111,16 @@ class RandomFeatureMap:
 
 @functools.lru_cache(maxsize=2)
 def _parameters(kind, n_inputs, n_features, bandwidth, seed):
-    weight_stream, phase_stream = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    weight_stream, phase_stream = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2)
+    )
     scale = 1.0 / bandwidth if kind == "fourier" else bandwidth
     W = weight_stream.standard_normal((n_features, n_inputs)).T * scale
-    b = phase_stream.uniform(0.0, 2.0 * np.pi, n_features) if kind == "fourier" else np.zeros(n_features)
+    b = (
+        phase_stream.uniform(0.0, 2.0 * np.pi, n_features)
+        if kind == "fourier"
+        else np.zeros(n_features)
+    )
     W.flags.writeable = False
     b.flags.writeable = False
     return W, b
@@ -130,7 +138,9 @@ def random_fourier_features(X, n_features, bandwidth, seed, dtype=np.float64):
     ndarray of shape (n, n_features)
     """
     X = _matrix("X", X)
-    return RandomFeatureMap("fourier", X.shape[1], n_features, bandwidth, seed).transform(X, dtype=dtype)
+    return RandomFeatureMap("fourier", X.shape[1], n_features, bandwidth, seed).transform(
+        X, dtype=dtype
+    )
 
 
 def random_relu_features(X, n_features, seed, scale=1.0, dtype=np.float64):

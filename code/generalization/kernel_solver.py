@@ -109,8 +109,19 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
     fit_report_ : FitReport
     """
 
-    def __init__(self, kernel="gaussian", bandwidth=5.0, ridge=0.0, dtype="float32", tol=1e-6,
-                 max_refinements=5, block_rows=BLOCK_ROWS, backend="auto", device="auto", predict_dtype="float64"):
+    def __init__(
+        self,
+        kernel="gaussian",
+        bandwidth=5.0,
+        ridge=0.0,
+        dtype="float32",
+        tol=1e-6,
+        max_refinements=5,
+        block_rows=BLOCK_ROWS,
+        backend="auto",
+        device="auto",
+        predict_dtype="float64",
+    ):
         self.kernel = kernel
         self.bandwidth = bandwidth
         self.ridge = ridge
@@ -139,16 +150,26 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
         X = checks.array("X", X, ndim=2, finite=False, nonempty=False, dtype=None)
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
-            raise ValueError(f"y must be 1-D with one label per row of X ({X.shape[0]}); got shape {y.shape}.")
+            raise ValueError(
+                f"y must be 1-D with one label per row of X ({X.shape[0]}); got shape {y.shape}."
+            )
         self.classes_, codes = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(f"y must hold at least 2 classes; got {len(self.classes_)}.")
         Y = np.eye(len(self.classes_))[codes]
         dtype = np.dtype(self.dtype)
         self.X_fit_ = np.ascontiguousarray(X, dtype=dtype)  # inputs in the fit's precision
-        args = dict(kernel=self.kernel, bandwidth=self.bandwidth, block_rows=self.block_rows, device=self.device)
-        # the exact float64 path's integer codes of the training images, found once (None: not 8-bit)
-        self._fit_codes = pixel_codes(self.X_fit_) if torch_device(self.device).type == "cpu" else None
+        args = dict(
+            kernel=self.kernel,
+            bandwidth=self.bandwidth,
+            block_rows=self.block_rows,
+            device=self.device,
+        )
+        # the exact float64 path's integer codes of the training images, found once (None: not
+        # 8-bit)
+        self._fit_codes = (
+            pixel_codes(self.X_fit_) if torch_device(self.device).type == "cpu" else None
+        )
 
         start = time.perf_counter()
         K = kernel_matrix(self.X_fit_, self.X_fit_, dtype=dtype, upper_only=True, **args)
@@ -160,10 +181,14 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
         del K  # on the scipy backend the factor now occupies its memory
         if factor.info != 0:
             raise np.linalg.LinAlgError(
-                f"The {self.kernel} kernel matrix (n={X.shape[0]}, bandwidth={self.bandwidth}) is not "
-                f"numerically positive definite in {self.dtype} (Cholesky failed at column {factor.info}). "
-                "Use dtype='float64', a larger bandwidth for the Laplace kernel or a smaller one for the "
-                "Gaussian, a small ridge, or remove duplicate rows.")
+                f"The {self.kernel} kernel matrix (n={X.shape[0]}, bandwidth={self.bandwidth}) is "
+                "not "
+                f"numerically positive definite in {self.dtype} (Cholesky failed at column "
+                f"{factor.info}). "
+                "Use dtype='float64', a larger bandwidth for the Laplace kernel or a smaller one "
+                "for the "
+                "Gaussian, a small ridge, or remove duplicate rows."
+            )
         alpha = factor.solve(Y)
         factor_time = time.perf_counter() - start
 
@@ -172,7 +197,9 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
         norm_Y = np.linalg.norm(Y)
         steps, history = 0, []
         while True:
-            K_alpha = kernel_times(self.X_fit_, self.X_fit_, alpha, dtype=np.float64, z_codes=self._fit_codes, **args)
+            K_alpha = kernel_times(
+                self.X_fit_, self.X_fit_, alpha, dtype=np.float64, z_codes=self._fit_codes, **args
+            )
             residual = Y - K_alpha - self.ridge * alpha
             history.append(np.linalg.norm(residual) / norm_Y)
             stalled = len(history) > 1 and history[-1] > 0.5 * history[-2]
@@ -183,18 +210,31 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
         refine_time = time.perf_counter() - start
         if history[-1] > self.tol:
             warnings.warn(
-                f"KernelInterpolator reached a relative residual of {history[-1]:.1e}, above tol={self.tol:g}, "
-                f"after {steps} refinement steps (history {', '.join(f'{h:.1e}' for h in history)}): the kernel "
+                f"KernelInterpolator reached a relative residual of {history[-1]:.1e}, above "
+                f"tol={self.tol:g}, "
+                f"after {steps} refinement steps (history "
+                f"{', '.join(f'{h:.1e}' for h in history)}): the kernel "
                 f"matrix is too ill-conditioned for {self.dtype}. Use dtype='float64' or a ridge.",
-                ConditioningWarning, stacklevel=2)
-        train_error = float(np.mean(K_alpha.argmax(1) != codes))  # K alpha: the fit on the training set
+                ConditioningWarning,
+                stacklevel=2,
+            )
+        train_error = float(
+            np.mean(K_alpha.argmax(1) != codes)
+        )  # K alpha: the fit on the training set
         self.dual_coef_ = alpha
         self.fit_report_ = FitReport(
-            n_samples=X.shape[0], n_outputs=Y.shape[1], backend=backend,
-            relative_residual=float(history[-1]), refinement_steps=steps, train_error=train_error,
+            n_samples=X.shape[0],
+            n_outputs=Y.shape[1],
+            backend=backend,
+            relative_residual=float(history[-1]),
+            refinement_steps=steps,
+            train_error=train_error,
             # ||f||^2 = trace(alpha^T K alpha), with K alpha in float64 from the last residual
             rkhs_norm=float(np.sqrt(np.sum(alpha * K_alpha))),
-            kernel_time_s=kernel_time, factor_time_s=factor_time, refine_time_s=refine_time)
+            kernel_time_s=kernel_time,
+            factor_time_s=factor_time,
+            refine_time_s=refine_time,
+        )
         return self
 
     def decision_function(self, X):
@@ -203,14 +243,22 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
             raise ValueError("this KernelInterpolator is not fitted yet; call fit(X, y) first.")
         X = checks.array("X", X, ndim=2, finite=False, nonempty=False, dtype=None)
         if X.shape[1] != self.X_fit_.shape[1]:
-            raise ValueError(f"X must have {self.X_fit_.shape[1]} features, as in fit; got {X.shape[1]}.")
-        return kernel_times(np.ascontiguousarray(X, dtype=self.X_fit_.dtype), self.X_fit_, self.dual_coef_,
-                             kernel=self.kernel, bandwidth=self.bandwidth, dtype=np.dtype(self.predict_dtype),
-                             block_rows=self.block_rows, device=self.device,
-                             z_codes=self._fit_codes)
+            raise ValueError(
+                f"X must have {self.X_fit_.shape[1]} features, as in fit; got {X.shape[1]}."
+            )
+        return kernel_times(
+            np.ascontiguousarray(X, dtype=self.X_fit_.dtype),
+            self.X_fit_,
+            self.dual_coef_,
+            kernel=self.kernel,
+            bandwidth=self.bandwidth,
+            dtype=np.dtype(self.predict_dtype),
+            block_rows=self.block_rows,
+            device=self.device,
+            z_codes=self._fit_codes,
+        )
 
     def predict(self, X):
         """The class with the largest score, shape (n,)."""
         scores = self.decision_function(X)  # raises first if not fitted
         return self.classes_[scores.argmax(1)]
-

@@ -9,7 +9,8 @@
   integer pixel codes (:func:`pixel_codes`), at float32 speed.
 * With a CUDA device visible, torch does the arithmetic on the GPU (``device="auto"``).
 
-The interpolating machine built on these is :class:`generalization.kernel_solver.KernelInterpolator`.
+The interpolating machine built on these is
+:class:`generalization.kernel_solver.KernelInterpolator`.
 
 References
 ----------
@@ -39,7 +40,7 @@ def torch_device(device):
 
 
 def _tensor(array, dtype, device):
-    """A torch view of ``array`` in ``dtype`` (copied when the cast or read-only memory requires)."""
+    """A torch view of ``array`` in ``dtype`` (a copy when a cast or read-only memory needs one)."""
     import torch
 
     array = np.ascontiguousarray(array, dtype=dtype)
@@ -49,11 +50,13 @@ def _tensor(array, dtype, device):
 
 
 EXACT_LEVELS = 255  # 8-bit images scaled to [0, 1]: pixel = k / 255, k in 0..255
-EXACT_MAX_FEATURES = 1023  # centred codes |k - 128| <= 128: d * 128^2 < 2^24 keeps float32 sums exact
+EXACT_MAX_FEATURES = (
+    1023  # centred codes |k - 128| <= 128: d * 128^2 < 2^24 keeps float32 sums exact
+)
 
 
 def _zeros_in_small_pages(shape, dtype):
-    """``np.zeros`` without NumPy's request (``madvise``) for 2 MB pages; see :func:`kernel_matrix`."""
+    """``np.zeros`` without NumPy's ``madvise`` call for 2 MB pages; see :func:`kernel_matrix`."""
     from numpy._core import multiarray
 
     previous = multiarray._set_madvise_hugepage(False)
@@ -101,7 +104,7 @@ def _times_transpose(a, B):
 def _exact_block(ca, Cbt, ca_norms, cb_norms, kernel, bandwidth, diagonal_at=None):
     """Float64 kernel values from centred pixel codes (see :func:`pixel_codes`), as a new tensor."""
     block = _times_transpose(ca, Cbt).double()  # exact integers
-    block.mul_(-2).add_(ca_norms[:, None]).add_(cb_norms[None, :]).mul_(1.0 / EXACT_LEVELS ** 2)
+    block.mul_(-2).add_(ca_norms[:, None]).add_(cb_norms[None, :]).mul_(1.0 / EXACT_LEVELS**2)
     return _kernel_of_distances(block, kernel, bandwidth, diagonal_at)
 
 
@@ -134,14 +137,25 @@ def _check_kernel_args(A, B, kernel, bandwidth, dtype):
     A = checks.array("A", A, ndim=2, finite=False, nonempty=False, dtype=None)
     B = checks.array("B", B, ndim=2, finite=False, nonempty=False, dtype=None)
     if A.shape[1] != B.shape[1]:
-        raise ValueError(f"A and B must have the same number of features; got {A.shape[1]} and {B.shape[1]}.")
+        raise ValueError(
+            f"A and B must have the same number of features; got {A.shape[1]} and {B.shape[1]}."
+        )
     checks.choice("kernel", kernel, KERNELS)
     dtype = np.dtype(checks.choice("dtype", np.dtype(dtype).name, ("float32", "float64")))
     return A, B, checks.positive("bandwidth", bandwidth), dtype
 
 
-def kernel_matrix(A, B, kernel, bandwidth, dtype=np.float32, block_rows=BLOCK_ROWS, device="auto", out=None,
-                  upper_only=False):
+def kernel_matrix(
+    A,
+    B,
+    kernel,
+    bandwidth,
+    dtype=np.float32,
+    block_rows=BLOCK_ROWS,
+    device="auto",
+    out=None,
+    upper_only=False,
+):
     """Evaluate ``k(a_i, b_j)`` for all rows of ``A`` and ``B``, blockwise.
 
     Parameters
@@ -182,7 +196,6 @@ def kernel_matrix(A, B, kernel, bandwidth, dtype=np.float32, block_rows=BLOCK_RO
     the lower triangle unallocated (7.2 GB). The 2 MB pages were also slower to fault in
     on the development machine (the kernel at n = 20,000: 9.0 s against 3.9 s).
     """
-    import torch
 
     same = A is B  # K(X, X): its diagonal distances are exactly 0
     A, B, bandwidth, dtype = _check_kernel_args(A, B, kernel, bandwidth, dtype)
@@ -192,17 +205,27 @@ def kernel_matrix(A, B, kernel, bandwidth, dtype=np.float32, block_rows=BLOCK_RO
         # zeros, not empty: with upper_only the untouched pages are never allocated
         out = _zeros_in_small_pages((A.shape[0], B.shape[0]), dtype)
     elif out.shape != (A.shape[0], B.shape[0]) or out.dtype != dtype or not out.flags.c_contiguous:
-        raise ValueError(f"out must be C-contiguous {dtype} of shape {(A.shape[0], B.shape[0])}; "
-                         f"got {out.dtype} of shape {out.shape}.")
+        raise ValueError(
+            f"out must be C-contiguous {dtype} of shape {(A.shape[0], B.shape[0])}; "
+            f"got {out.dtype} of shape {out.shape}."
+        )
     dev = torch_device(device)
     Bt = _tensor(B, dtype, dev)
     b_norms = (Bt * Bt).sum(1)
     for start in range(0, A.shape[0], block_rows):
-        a = _tensor(A[start:start + block_rows], dtype, dev)
+        a = _tensor(A[start : start + block_rows], dtype, dev)
         first = start if upper_only else 0  # columns from the diagonal on
-        block = _block(a, Bt[first:], b_norms[first:], kernel, bandwidth,
-                       diagonal_at=(start - first) if same else None)
-        out[start:start + block.shape[0], first:] = block.cpu().numpy()  # .cpu() is free on the CPU
+        block = _block(
+            a,
+            Bt[first:],
+            b_norms[first:],
+            kernel,
+            bandwidth,
+            diagonal_at=(start - first) if same else None,
+        )
+        out[start : start + block.shape[0], first:] = (
+            block.cpu().numpy()
+        )  # .cpu() is free on the CPU
     return out
 
 
@@ -260,14 +283,27 @@ def kernel_times(X, Z, alpha, kernel, bandwidth, dtype, block_rows, device, z_co
         stop = min(start + block_rows, X.shape[0])
         first = start if symmetric else 0
         if exact:
-            block = _exact_block(Xc[start:stop], Zt[first:], x_norms[start:stop], z_norms[first:], kernel, bandwidth,
-                                 diagonal_at=0 if symmetric else None)
+            block = _exact_block(
+                Xc[start:stop],
+                Zt[first:],
+                x_norms[start:stop],
+                z_norms[first:],
+                kernel,
+                bandwidth,
+                diagonal_at=0 if symmetric else None,
+            )
         else:
-            block = _block(_tensor(X[start:stop], dtype, dev), Zt[first:], z_norms[first:], kernel, bandwidth,
-                           diagonal_at=0 if symmetric else None).double()
+            block = _block(
+                _tensor(X[start:stop], dtype, dev),
+                Zt[first:],
+                z_norms[first:],
+                kernel,
+                bandwidth,
+                diagonal_at=0 if symmetric else None,
+            ).double()
         if on_cpu:
             block = block.numpy()
         result[start:stop] += block @ weights[first:]
         if symmetric and stop < Z.shape[0]:
-            result[stop:] += (weights[start:stop].T @ block[:, stop - start:]).T
+            result[stop:] += (weights[start:stop].T @ block[:, stop - start :]).T
     return result if on_cpu else result.cpu().numpy()

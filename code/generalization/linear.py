@@ -39,12 +39,15 @@ def _as_design(X, y):
     X = checks.array("X", X, ndim=2, nonempty=False)
     y = checks.array("y", y, ndim=(1, 2), nonempty=False)
     if y.shape[0] != X.shape[0]:
-        raise ValueError(f"y must have n = X.shape[0] = {X.shape[0]} rows, shape (n,) or (n, k); got shape {y.shape}.")
+        raise ValueError(
+            f"y must have n = X.shape[0] = {X.shape[0]} rows, shape (n,) or (n, k); got shape "
+            f"{y.shape}."
+        )
     return X, y
 
 
 def ridge_gains(s, n, alpha):
-    """The spectral filter of ridge regression: ``s / (s^2 + n alpha)``, or ``1 / s`` at ``alpha = 0``.
+    """The spectral filter of ridge: ``s / (s^2 + n alpha)``, or ``1 / s`` at ``alpha = 0``.
 
     ``w_alpha = V diag(ridge_gains(s, n, alpha)) U^T y`` for ``X = U diag(s) V^T``: the one
     formula behind every ridge and min-norm fit of the package (:class:`SpectralRidge`).
@@ -123,7 +126,9 @@ class SpectralRidge:
         """``U^T y``: the coordinates of ``y`` in the column space of X, shape (r,) or (r, k)."""
         y = checks.array("y", y, ndim=(1, 2), nonempty=False)
         if y.shape[0] != self.n:
-            raise ValueError(f"y must have n = {self.n} rows, shape (n,) or (n, k); got shape {y.shape}.")
+            raise ValueError(
+                f"y must have n = {self.n} rows, shape (n,) or (n, k); got shape {y.shape}."
+            )
         return self.U.T @ y
 
     def coefficients(self, y, alpha):
@@ -257,7 +262,9 @@ def kernel_min_norm_predict(X, y, X_test):
     X, y = _as_design(X, y)
     X_test = np.asarray(X_test, dtype=float)
     if X_test.ndim != 2 or X_test.shape[1] != X.shape[1]:
-        raise ValueError(f"X_test must have shape (m, p) with p = {X.shape[1]}; got shape {X_test.shape}.")
+        raise ValueError(
+            f"X_test must have shape (m, p) with p = {X.shape[1]}; got shape {X_test.shape}."
+        )
     K = X @ X.T
     # pinv(K) through its eigendecomposition: K = Q diag(e) Q^T, e >= 0.
     e, Q = np.linalg.eigh(K)

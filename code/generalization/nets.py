@@ -97,9 +97,14 @@ def small_cnn(n_classes=10, channels=(16, 32), seed=0):
     c1, c2 = channels
     return nn.Sequential(
         nn.Unflatten(1, (1, 28, 28)),
-        nn.Conv2d(1, c1, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(c1, c2, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(c2 * 7 * 7, n_classes),
+        nn.Conv2d(1, c1, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(c1, c2, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(c2 * 7 * 7, n_classes),
     )
 
 
@@ -115,7 +120,10 @@ def weight_norm(model, reference=None):
     if reference is not None:
         others = list(reference.parameters())
         if len(others) != len(params) or any(a.shape != b.shape for a, b in zip(params, others)):
-            raise ValueError("reference must have the same architecture as model; got different parameter shapes.")
+            raise ValueError(
+                "reference must have the same architecture as model; got different parameter "
+                "shapes."
+            )
         params = [a - b for a, b in zip(params, others)]
     with torch.no_grad():
         return float(torch.sqrt(sum((p.double() ** 2).sum() for p in params)))
@@ -146,16 +154,36 @@ def _evaluate(model, X, y, batch_size=4096):
     total_loss, correct = 0.0, 0
     with torch.no_grad():
         for start in range(0, X.shape[0], batch_size):
-            logits = model(X[start:start + batch_size])
-            total_loss += F.cross_entropy(logits, y[start:start + batch_size], reduction="sum").item()
-            correct += (logits.argmax(1) == y[start:start + batch_size]).sum().item()
+            logits = model(X[start : start + batch_size])
+            total_loss += F.cross_entropy(
+                logits, y[start : start + batch_size], reduction="sum"
+            ).item()
+            correct += (logits.argmax(1) == y[start : start + batch_size]).sum().item()
     model.train()
     return total_loss / X.shape[0], correct / X.shape[0]
 
 
-def train(model, X_train, y_train, X_test=None, y_test=None, *, lr=0.01, num_epochs=10, batch_size=128,
-          optimizer="sgd", momentum=0.9, weight_decay=0.0, augment=None, record_example_loss=False,
-          stop_at_train_acc=None, test_every=1, on_epoch=None, num_threads=None, seed=0):
+def train(
+    model,
+    X_train,
+    y_train,
+    X_test=None,
+    y_test=None,
+    *,
+    lr=0.01,
+    num_epochs=10,
+    batch_size=128,
+    optimizer="sgd",
+    momentum=0.9,
+    weight_decay=0.0,
+    augment=None,
+    record_example_loss=False,
+    stop_at_train_acc=None,
+    test_every=1,
+    on_epoch=None,
+    num_threads=None,
+    seed=0,
+):
     """Train ``model`` with cross-entropy; return a :class:`TrainLog`.
 
     Parameters
@@ -190,21 +218,57 @@ def train(model, X_train, y_train, X_test=None, y_test=None, *, lr=0.01, num_epo
         Seeds the order of the batches and the augmentation.
     """
     with threads(torch_threads() if num_threads is None else num_threads):
-        return _train(model, X_train, y_train, X_test, y_test, lr=lr, num_epochs=num_epochs, batch_size=batch_size,
-                      optimizer=optimizer, momentum=momentum, weight_decay=weight_decay, augment=augment,
-                      record_example_loss=record_example_loss, stop_at_train_acc=stop_at_train_acc,
-                      test_every=test_every, on_epoch=on_epoch, seed=seed)
+        return _train(
+            model,
+            X_train,
+            y_train,
+            X_test,
+            y_test,
+            lr=lr,
+            num_epochs=num_epochs,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            augment=augment,
+            record_example_loss=record_example_loss,
+            stop_at_train_acc=stop_at_train_acc,
+            test_every=test_every,
+            on_epoch=on_epoch,
+            seed=seed,
+        )
 
 
-def _train(model, X_train, y_train, X_test, y_test, *, lr, num_epochs, batch_size, optimizer, momentum, weight_decay,
-           augment, record_example_loss, stop_at_train_acc, test_every, on_epoch, seed):
+def _train(
+    model,
+    X_train,
+    y_train,
+    X_test,
+    y_test,
+    *,
+    lr,
+    num_epochs,
+    batch_size,
+    optimizer,
+    momentum,
+    weight_decay,
+    augment,
+    record_example_loss,
+    stop_at_train_acc,
+    test_every,
+    on_epoch,
+    seed,
+):
     import torch
     import torch.nn.functional as F
 
     X_train = torch.tensor(np.asarray(X_train, dtype=np.float32))  # a copy: inputs may be read-only
     y_train = torch.tensor(np.asarray(y_train, dtype=np.int64))
     if X_train.shape[0] != y_train.shape[0]:
-        raise ValueError(f"X_train and y_train must have the same number of rows; got {X_train.shape[0]} and {y_train.shape[0]}.")
+        raise ValueError(
+            f"X_train and y_train must have the same number of rows; got {X_train.shape[0]} and "
+            f"{y_train.shape[0]}."
+        )
     has_test = X_test is not None
     if has_test:
         X_test = torch.tensor(np.asarray(X_test, dtype=np.float32))
@@ -216,9 +280,14 @@ def _train(model, X_train, y_train, X_test, y_test, *, lr, num_epochs, batch_siz
     n = X_train.shape[0]
     batch = n if batch_size is None else checks.count("batch_size", batch_size)
     generator = seed_everything(seed)
-    opt = (torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-           if optimizer == "sgd" else torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay))
-    log = TrainLog(example_loss=np.zeros((num_epochs, n), dtype=np.float32) if record_example_loss else None)
+    opt = (
+        torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+        if optimizer == "sgd"
+        else torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    )
+    log = TrainLog(
+        example_loss=np.zeros((num_epochs, n), dtype=np.float32) if record_example_loss else None
+    )
     start = time.perf_counter()
 
     def record(epoch):
@@ -240,7 +309,7 @@ def _train(model, X_train, y_train, X_test, y_test, *, lr, num_epochs, batch_siz
     for epoch in range(num_epochs):
         order = torch.randperm(n, generator=generator)
         for first in range(0, n, batch):
-            index = order[first:first + batch]
+            index = order[first : first + batch]
             xb = X_train[index]
             if augment is not None:
                 xb = augment(xb, generator)
@@ -254,7 +323,7 @@ def _train(model, X_train, y_train, X_test, y_test, *, lr, num_epochs, batch_siz
         if stop_at_train_acc is not None and accuracy >= stop_at_train_acc:
             log.epochs_to_fit = epoch + 1
             if log.example_loss is not None:
-                log.example_loss = log.example_loss[:epoch + 1]
+                log.example_loss = log.example_loss[: epoch + 1]
             break
     log.run_time_s = time.perf_counter() - start
     return log
@@ -303,10 +372,14 @@ def zhang_construction(X, y, seed=0):
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
-        raise ValueError(f"X must be (n, d) and y (n,) with the same n; got shapes {X.shape} and {y.shape}.")
+        raise ValueError(
+            f"X must be (n, d) and y (n,) with the same n; got shapes {X.shape} and {y.shape}."
+        )
     if np.unique(X, axis=0).shape[0] != X.shape[0]:
-        raise ValueError(f"X must have distinct rows (two coinciding points cannot carry different labels); got "
-                         f"{X.shape[0] - np.unique(X, axis=0).shape[0]} repeated rows.")
+        raise ValueError(
+            f"X must have distinct rows (two coinciding points cannot carry different labels); got "
+            f"{X.shape[0] - np.unique(X, axis=0).shape[0]} repeated rows."
+        )
     rng = np.random.default_rng(seed)
     for _ in range(100):
         w = rng.standard_normal(X.shape[1])
@@ -321,7 +394,9 @@ def zhang_construction(X, y, seed=0):
     # one bias below each sorted projection, above the previous one
     lower = np.concatenate([[z_sorted[0] - 1.0], z_sorted[:-1]])
     b_sorted = (lower + z_sorted) / 2
-    A = np.maximum(z_sorted[:, None] - b_sorted[None, :], 0.0)  # lower triangular, positive diagonal
+    A = np.maximum(
+        z_sorted[:, None] - b_sorted[None, :], 0.0
+    )  # lower triangular, positive diagonal
     a_sorted = solve_triangular(A, y[order], lower=True)
     return w, b_sorted, a_sorted
 

@@ -39,9 +39,11 @@ def pca_basis(images, n_components):
 
 
 def project(X, basis):
-    """Coordinates of the rows of ``X`` on a :func:`pca_basis`, as float32 of shape (n, n_components)."""
+    """Coordinates of the rows of ``X`` on a :func:`pca_basis`: float32, (n, n_components)."""
     mean, components, scale = basis
     X = checks.array("X", X, ndim=2, dtype=np.float64)
     if X.shape[1] != components.shape[0]:
-        raise ValueError(f"X must have {components.shape[0]} columns, as the basis; got shape {X.shape}.")
+        raise ValueError(
+            f"X must have {components.shape[0]} columns, as the basis; got shape {X.shape}."
+        )
     return ((X - mean) @ components / scale).astype(np.float32)

@@ -100,7 +100,10 @@ class Decomposition:
 def _target(target, n_test):
     target = checks.array("target", target, ndim=1)
     if target.shape[0] != n_test:
-        raise ValueError(f"target must have n_test = {n_test} entries, one per test point; got {target.shape[0]}.")
+        raise ValueError(
+            f"target must have n_test = {n_test} entries, one per test point; got "
+            f"{target.shape[0]}."
+        )
     return target
 
 
@@ -172,13 +175,18 @@ def decompose_moments(mean_predictions, noise_variances, target, unbiased=True):
     g = checks.array("mean_predictions", mean_predictions, ndim=3)
     noise = checks.array("noise_variances", noise_variances, ndim=3)
     if noise.shape != g.shape:
-        raise ValueError(f"noise_variances must have the shape of mean_predictions, {g.shape}; got {noise.shape}.")
+        raise ValueError(
+            f"noise_variances must have the shape of mean_predictions, {g.shape}; got "
+            f"{noise.shape}."
+        )
     if np.any(noise < 0):
         raise ValueError("noise_variances must be non-negative; got a negative entry.")
     target = _target(target, g.shape[2])
     S, I = g.shape[:2]
     if unbiased and (S < 2 or I < 2):
-        raise ValueError(f"unbiased=True needs at least 2 samplings and 2 initializations; got {S} and {I}.")
+        raise ValueError(
+            f"unbiased=True needs at least 2 samplings and 2 initializations; got {S} and {I}."
+        )
     m_s, m_i = g.mean(axis=1), g.mean(axis=0)
     m = m_s.mean(axis=0)
     resid = g - m_s[:, None] - m_i[None] + m  # the sampling x initialization interaction
@@ -197,8 +205,12 @@ def decompose_moments(mean_predictions, noise_variances, target, unbiased=True):
         # (grand mean - f*)^2 overestimates bias^2 by Var(grand mean)
         bias2 = float(np.mean((m - target) ** 2 - s_a / S - s_b / I - s_c / (S * I)))
     return Decomposition(
-        test_error=float(np.mean((g - target) ** 2 + noise)), bias2=bias2, var_noise=float(noise.mean()),
-        var_init=var_init_main + var_interaction, var_sampling=var_sampling, var_init_main=var_init_main,
+        test_error=float(np.mean((g - target) ** 2 + noise)),
+        bias2=bias2,
+        var_noise=float(noise.mean()),
+        var_init=var_init_main + var_interaction,
+        var_sampling=var_sampling,
+        var_init_main=var_init_main,
         var_interaction=var_interaction,
     )
 
@@ -208,7 +220,9 @@ def _check_linear(smoothers, train_targets, noise_var):
     S, I, T, n = L.shape
     y = checks.array("train_targets", train_targets, ndim=2)
     if y.shape != (S, n):
-        raise ValueError(f"train_targets must have shape (n_samplings, n_train) = ({S}, {n}); got {y.shape}.")
+        raise ValueError(
+            f"train_targets must have shape (n_samplings, n_train) = ({S}, {n}); got {y.shape}."
+        )
     return L, y, checks.nonnegative("noise_var", noise_var)
 
 
@@ -237,7 +251,7 @@ def decompose_linear(smoothers, train_targets, target, noise_var, unbiased=True)
 
 
 def ensemble_error(predictions, target, k):
-    """Mean squared test error of the average of ``k`` predictors that differ only in initialization.
+    """Mean squared test error of the average of ``k`` predictors differing only in initialization.
 
     The ``n_inits`` initializations are split into ``n_inits // k`` disjoint groups of ``k``
     consecutive ones (a remainder is left out); each group, with each sampling and noise draw,

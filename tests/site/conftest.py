@@ -18,8 +18,13 @@ ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -59,15 +64,19 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 def browser():
     executable = chromium_path()
     if executable is None:
-        message = ("Chromium is not installed, so the built pages cannot be checked. "
-                   "Install it: apt-get update && apt-get install -y chromium")
+        message = (
+            "Chromium is not installed, so the built pages cannot be checked. "
+            "Install it: apt-get update && apt-get install -y chromium"
+        )
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message + " (this is a skip only outside CI, where .ci/run installs it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        browser = playwright.chromium.launch(
+            executable_path=executable, args=CHROMIUM_ARGS, headless=True
+        )
         yield browser
         browser.close()
 

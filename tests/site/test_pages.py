@@ -10,11 +10,16 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
+
 def toc_chapters():
     """Every chapter listed in _toc.yml under a numbered part: each is checked below."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [str(Path(chapter["file"]).with_suffix(".html")) for part in toc["parts"] if part.get("numbered")
-            for chapter in part["chapters"]]
+    return [
+        str(Path(chapter["file"]).with_suffix(".html"))
+        for part in toc["parts"]
+        if part.get("numbered")
+        for chapter in part["chapters"]
+    ]
 
 
 CHAPTERS = toc_chapters()
@@ -26,14 +31,19 @@ BENIGN_CONSOLE = ("Got invalid theme mode: . Resetting to auto.",)
 
 
 def wait_for_math(page):
-    page.wait_for_function("() => !window.MathJax || (window.MathJax.startup && window.MathJax.startup.promise)")
+    page.wait_for_function(
+        "() => !window.MathJax || (window.MathJax.startup && window.MathJax.startup.promise)"
+    )
     page.evaluate("() => window.MathJax ? window.MathJax.startup.promise : null")
 
 
 def local_only(requests, server):
     host = urlparse(server).netloc
-    return [url for url in requests if urlparse(url).scheme in ("http", "https", "ws", "wss")
-            and urlparse(url).netloc != host]
+    return [
+        url
+        for url in requests
+        if urlparse(url).scheme in ("http", "https", "ws", "wss") and urlparse(url).netloc != host
+    ]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -43,7 +53,9 @@ def test_page_loads_everything_locally(open_page, server, screenshots, path):
     assert local_only(requests, server) == [], "requests left the machine"
     assert [e for e in errors if e not in BENIGN_CONSOLE] == [], f"console errors on {path}"
     broken = page.evaluate(
-        "() => Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+        "() => Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i "
+        "=> i.src)"
+    )
     assert broken == []
     page.screenshot(path=str(screenshots / (path.replace("/", "_") + ".png")), full_page=True)
 
@@ -69,7 +81,9 @@ def test_chapter_math_figures_and_citations(open_page, path):
         assert box["width"] >= 400, "figure narrower than the text column allows to read"
     # Every citation links to an entry of this page's own reference list.
     targets = page.evaluate(
-        "() => Array.from(document.querySelectorAll('a.footnote-reference')).map(a => a.getAttribute('href'))")
+        "() => Array.from(document.querySelectorAll('a.footnote-reference')).map(a => "
+        "a.getAttribute('href'))"
+    )
     assert targets, "no citations found"
     for href in targets:
         assert href.startswith("#") and page.locator(f"[id='{href[1:]}']").count() == 1, href
@@ -88,8 +102,19 @@ def test_ledger_page_and_json(open_page, site_root):
     chapter_rows = [row for row in rows if row["chapter"] == "book/part3/parametrization"]
     assert len(chapter_rows) == 4
     for row in chapter_rows:
-        assert {"paper", "quantity", "paper_value", "our_value", "unit", "scale", "seeds", "spread",
-                "run_time_s", "note", "chapter"} <= set(row)
+        assert {
+            "paper",
+            "quantity",
+            "paper_value",
+            "our_value",
+            "unit",
+            "scale",
+            "seeds",
+            "spread",
+            "run_time_s",
+            "note",
+            "chapter",
+        } <= set(row)
         assert row["paper_value"] == row["our_value"]
     page, _, _ = open_page("book/ledger.html")
     table = page.locator("table.ledger-table")

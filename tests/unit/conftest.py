@@ -15,7 +15,7 @@ def blobs():
 
 @pytest.fixture
 def pixel_images():
-    """A factory of n random 8-bit "images" scaled to [0, 1], mostly dark like MNIST, some saturated.
+    """A factory of n random 8-bit "images" in [0, 1], mostly dark like MNIST, some saturated.
 
     ``pixel_images(rng, n, d=784, dtype=np.float32)`` returns ``(images, codes)``.
     """

@@ -19,7 +19,9 @@ def _train_alone(net, X, y, lr, num_steps):
 
 def test_n_parameters_counts_weights_and_biases():
     assert bank.n_parameters(16, 20) == 16 * 21 + 10 * 17
-    np.testing.assert_array_equal(bank.n_parameters(np.array([1, 2]), 5, 3), [1 * 6 + 3 * 2, 2 * 6 + 3 * 3])
+    np.testing.assert_array_equal(
+        bank.n_parameters(np.array([1, 2]), 5, 3), [1 * 6 + 3 * 2, 2 * 6 + 3 * 3]
+    )
     net = torch.nn.Sequential(torch.nn.Linear(20, 16), torch.nn.ReLU(), torch.nn.Linear(16, 10))
     assert bank.n_parameters(16, 20) == sum(p.numel() for p in net.parameters())
     with pytest.raises(ValueError, match="must be positive"):
@@ -71,7 +73,17 @@ def test_training_the_bank_equals_training_each_network_alone():
     weights[2, 25:] = 0  # the third network sees only the first 25 examples
     networks = bank.network_bank(d, (3, 8, 5), (0, 1, 2))
     alone = [networks.network(m) for m in range(3)]
-    log = bank.train_bank(networks, X, labels, X[:10], labels[0, :10], lr=0.01, num_steps=30, n_evals=3, weights=weights)
+    log = bank.train_bank(
+        networks,
+        X,
+        labels,
+        X[:10],
+        labels[0, :10],
+        lr=0.01,
+        num_steps=30,
+        n_evals=3,
+        weights=weights,
+    )
     Xt = torch.tensor(X)
     for m, net in enumerate(alone):
         keep = weights[m] > 0
@@ -90,4 +102,13 @@ def test_train_bank_rejects_bad_input():
     with pytest.raises(ValueError, match=r"labels \(M, n\) = \(2, n\); got \(5, 4\) and \(1, 5\)"):
         bank.train_bank(networks, X, np.zeros((1, 5)), X, np.zeros(5), lr=0.1, num_steps=1)
     with pytest.raises(ValueError, match="at least one example per network"):
-        bank.train_bank(networks, X, np.zeros((2, 5)), X, np.zeros(5), lr=0.1, num_steps=1, weights=np.zeros((2, 5)))
+        bank.train_bank(
+            networks,
+            X,
+            np.zeros((2, 5)),
+            X,
+            np.zeros(5),
+            lr=0.1,
+            num_steps=1,
+            weights=np.zeros((2, 5)),
+        )

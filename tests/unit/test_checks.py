@@ -1,4 +1,4 @@
-"""generalization.checks: every message has the shape "<name> must be ...; got ...", tested by its text."""
+"""generalization.checks: every message reads "<name> must be ...; got ...", tested by its text."""
 
 from fractions import Fraction
 
@@ -15,21 +15,28 @@ def raises(message, call, *args, **kwargs):
 
 
 def test_count_accepts_integers_in_range_and_returns_an_int():
-    assert checks.count("n", 1) == 1 and checks.count("n", np.int64(7)) == 7 and checks.count("n", 2, minimum=2) == 2
+    assert (
+        checks.count("n", 1) == 1
+        and checks.count("n", np.int64(7)) == 7
+        and checks.count("n", 2, minimum=2) == 2
+    )
     assert type(checks.count("n", np.int32(3))) is int
     assert checks.count("k", 5, maximum=5) == 5 and checks.count("s", 0, minimum=0) == 0
 
 
-@pytest.mark.parametrize("value, bounds, message", [
-    (0, {}, "n must be a positive integer; got 0."),
-    (True, {}, "n must be a positive integer; got True."),
-    (np.bool_(True), {}, "n must be a positive integer; got np.True_."),
-    (2.0, {}, "n must be a positive integer; got 2.0."),
-    ("3", {}, "n must be a positive integer; got '3'."),
-    (1, {"minimum": 2}, "n must be an integer of at least 2; got 1."),
-    (-1, {"minimum": 0}, "n must be a non-negative integer; got -1."),
-    (6, {"maximum": 5}, "n must be an integer from 1 to 5; got 6."),
-])
+@pytest.mark.parametrize(
+    "value, bounds, message",
+    [
+        (0, {}, "n must be a positive integer; got 0."),
+        (True, {}, "n must be a positive integer; got True."),
+        (np.bool_(True), {}, "n must be a positive integer; got np.True_."),
+        (2.0, {}, "n must be a positive integer; got 2.0."),
+        ("3", {}, "n must be a positive integer; got '3'."),
+        (1, {"minimum": 2}, "n must be an integer of at least 2; got 1."),
+        (-1, {"minimum": 0}, "n must be a non-negative integer; got -1."),
+        (6, {"maximum": 5}, "n must be an integer from 1 to 5; got 6."),
+    ],
+)
 def test_count_rejects_what_is_not_an_integer_in_range(value, bounds, message):
     raises(message, checks.count, "n", value, **bounds)
 
@@ -41,18 +48,33 @@ def test_numbers_in_intervals():
     assert checks.number("r", 0.0, low=0, high=1, high_open=True) == 0.0
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: checks.positive("lr", 0), "lr must be a positive number; got 0."),
-    (lambda: checks.positive("lr", float("inf")), "lr must be a positive number; got inf."),
-    (lambda: checks.nonnegative("noise_var", -1e-3), "noise_var must be a non-negative number; got -0.001."),
-    (lambda: checks.nonnegative("noise_var", float("nan")), "noise_var must be a non-negative number; got nan."),
-    (lambda: checks.fraction("p", 1.5), "p must be a number in [0, 1]; got 1.5."),
-    (lambda: checks.fraction("p", True), "p must be a number in [0, 1]; got True."),
-    (lambda: checks.number("m", 1, low=0, high=1, high_open=True), "m must be a number in [0, 1); got 1."),
-    (lambda: checks.number("x", "2"), "x must be a finite real number; got '2'."),
-    (lambda: checks.number("x", 3, low=5), "x must be a number of at least 5; got 3."),
-    (lambda: checks.number("x", 3, high=1, high_open=True), "x must be a number below 1; got 3."),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: checks.positive("lr", 0), "lr must be a positive number; got 0."),
+        (lambda: checks.positive("lr", float("inf")), "lr must be a positive number; got inf."),
+        (
+            lambda: checks.nonnegative("noise_var", -1e-3),
+            "noise_var must be a non-negative number; got -0.001.",
+        ),
+        (
+            lambda: checks.nonnegative("noise_var", float("nan")),
+            "noise_var must be a non-negative number; got nan.",
+        ),
+        (lambda: checks.fraction("p", 1.5), "p must be a number in [0, 1]; got 1.5."),
+        (lambda: checks.fraction("p", True), "p must be a number in [0, 1]; got True."),
+        (
+            lambda: checks.number("m", 1, low=0, high=1, high_open=True),
+            "m must be a number in [0, 1); got 1.",
+        ),
+        (lambda: checks.number("x", "2"), "x must be a finite real number; got '2'."),
+        (lambda: checks.number("x", 3, low=5), "x must be a number of at least 5; got 3."),
+        (
+            lambda: checks.number("x", 3, high=1, high_open=True),
+            "x must be a number below 1; got 3.",
+        ),
+    ],
+)
 def test_numbers_outside_their_interval_are_rejected(call, message):
     raises(message, call)
 
@@ -60,23 +82,52 @@ def test_numbers_outside_their_interval_are_rejected(call, message):
 def test_sequences():
     assert checks.integers("seeds", np.arange(3)) == (0, 1, 2)
     assert checks.integers("inits", [3, 1], min_length=2, distinct=True) == (3, 1)
-    np.testing.assert_array_equal(checks.numbers("alphas", (1, 0.5), low=0, low_open=True), [1.0, 0.5])
+    np.testing.assert_array_equal(
+        checks.numbers("alphas", (1, 0.5), low=0, low_open=True), [1.0, 0.5]
+    )
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: checks.integers("seeds", ()), "seeds must be a non-empty sequence of non-negative integers; got an empty one."),
-    (lambda: checks.integers("seeds", 3), "seeds must be a non-empty sequence of non-negative integers; got 3."),
-    (lambda: checks.integers("seeds", "01"), "seeds must be a non-empty sequence of non-negative integers; got '01'."),
-    (lambda: checks.integers("seeds", (0, 1.5)), "seeds must be a non-empty sequence of non-negative integers; got (0, 1.5)."),
-    (lambda: checks.integers("widths", (2, 0), minimum=1), "widths must be a non-empty sequence of positive integers; got (2, 0)."),
-    (lambda: checks.integers("inits", (1, 1), min_length=2, distinct=True),
-     "inits must be a sequence of at least 2 distinct non-negative integers; got (1, 1)."),
-    (lambda: checks.numbers("alphas", (1.0, 0.0), low=0, low_open=True),
-     "alphas must be a non-empty sequence of positive numbers; got (1.0, 0.0)."),
-    (lambda: checks.numbers("levels", [0.5, 1.0], low=0, high=1, high_open=True),
-     "levels must be a non-empty sequence of numbers in [0, 1); got [0.5, 1.0]."),
-    (lambda: checks.numbers("x", [[1.0]]), "x must be a non-empty sequence of finite real numbers; got [[1.0]]."),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: checks.integers("seeds", ()),
+            "seeds must be a non-empty sequence of non-negative integers; got an empty one.",
+        ),
+        (
+            lambda: checks.integers("seeds", 3),
+            "seeds must be a non-empty sequence of non-negative integers; got 3.",
+        ),
+        (
+            lambda: checks.integers("seeds", "01"),
+            "seeds must be a non-empty sequence of non-negative integers; got '01'.",
+        ),
+        (
+            lambda: checks.integers("seeds", (0, 1.5)),
+            "seeds must be a non-empty sequence of non-negative integers; got (0, 1.5).",
+        ),
+        (
+            lambda: checks.integers("widths", (2, 0), minimum=1),
+            "widths must be a non-empty sequence of positive integers; got (2, 0).",
+        ),
+        (
+            lambda: checks.integers("inits", (1, 1), min_length=2, distinct=True),
+            "inits must be a sequence of at least 2 distinct non-negative integers; got (1, 1).",
+        ),
+        (
+            lambda: checks.numbers("alphas", (1.0, 0.0), low=0, low_open=True),
+            "alphas must be a non-empty sequence of positive numbers; got (1.0, 0.0).",
+        ),
+        (
+            lambda: checks.numbers("levels", [0.5, 1.0], low=0, high=1, high_open=True),
+            "levels must be a non-empty sequence of numbers in [0, 1); got [0.5, 1.0].",
+        ),
+        (
+            lambda: checks.numbers("x", [[1.0]]),
+            "x must be a non-empty sequence of finite real numbers; got [[1.0]].",
+        ),
+    ],
+)
 def test_bad_sequences_are_rejected(call, message):
     raises(message, call)
 
@@ -90,17 +141,38 @@ def test_arrays():
     assert checks.array("x", [np.inf], finite=False)[0] == np.inf
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: checks.array("X", np.ones(3), ndim=2), "X must be a 2-D array; got shape (3,)."),
-    (lambda: checks.array("y", np.ones((2, 2, 2)), ndim=(1, 2)), "y must be a 1-D or 2-D array; got shape (2, 2, 2)."),
-    (lambda: checks.array("X", [[1.0, np.nan]]), "X must be finite; got NaN or infinity."),
-    (lambda: checks.array("X", np.zeros((0, 3))), "X must be a non-empty array; got shape (0, 3)."),
-    (lambda: checks.array("X", ["a"], dtype=None), "X must be an array of real numbers; got dtype <U1."),
-    (lambda: checks.array("X", [True], dtype=None), "X must be an array of real numbers; got dtype bool."),
-    (lambda: checks.array("X", [1j], dtype=None), "X must be an array of real numbers; got dtype complex128."),
-    (lambda: checks.array("X", ["a"]), "X must be an array of real numbers; got list ['a']."),
-    (lambda: checks.array("lam", [1.0, 0.5, 0.0], positive=True), "lam must be positive; got 0.0 at index 2."),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: checks.array("X", np.ones(3), ndim=2), "X must be a 2-D array; got shape (3,)."),
+        (
+            lambda: checks.array("y", np.ones((2, 2, 2)), ndim=(1, 2)),
+            "y must be a 1-D or 2-D array; got shape (2, 2, 2).",
+        ),
+        (lambda: checks.array("X", [[1.0, np.nan]]), "X must be finite; got NaN or infinity."),
+        (
+            lambda: checks.array("X", np.zeros((0, 3))),
+            "X must be a non-empty array; got shape (0, 3).",
+        ),
+        (
+            lambda: checks.array("X", ["a"], dtype=None),
+            "X must be an array of real numbers; got dtype <U1.",
+        ),
+        (
+            lambda: checks.array("X", [True], dtype=None),
+            "X must be an array of real numbers; got dtype bool.",
+        ),
+        (
+            lambda: checks.array("X", [1j], dtype=None),
+            "X must be an array of real numbers; got dtype complex128.",
+        ),
+        (lambda: checks.array("X", ["a"]), "X must be an array of real numbers; got list ['a']."),
+        (
+            lambda: checks.array("lam", [1.0, 0.5, 0.0], positive=True),
+            "lam must be positive; got 0.0 at index 2.",
+        ),
+    ],
+)
 def test_bad_arrays_are_rejected(call, message):
     raises(message, call)
 
@@ -109,23 +181,53 @@ def test_choices():
     assert checks.choice("kernel", "laplace", ("gaussian", "laplace")) == "laplace"
     assert checks.choice("blas", None, (None, True, False)) is None
     assert checks.selection("recipes", ["b"], ("a", "b")) == ("b",)
-    raises("kernel must be one of ('gaussian', 'laplace'); got 'cosine'.", checks.choice, "kernel", "cosine",
-           ("gaussian", "laplace"))
-    raises("blas must be one of (None, True, False); got 1.", checks.choice, "blas", 1, (None, True, False))
-    raises("recipes must be a non-empty selection of ('a', 'b') without repeats; got ('a', 'a').",
-           checks.selection, "recipes", ("a", "a"), ("a", "b"))
-    raises("recipes must be a non-empty selection of ('a', 'b') without repeats; got an empty one.",
-           checks.selection, "recipes", [], ("a", "b"))
-    raises("recipes must be a non-empty selection of ('a', 'b') without repeats; got ('c',).",
-           checks.selection, "recipes", ("c",), ("a", "b"))
+    raises(
+        "kernel must be one of ('gaussian', 'laplace'); got 'cosine'.",
+        checks.choice,
+        "kernel",
+        "cosine",
+        ("gaussian", "laplace"),
+    )
+    raises(
+        "blas must be one of (None, True, False); got 1.",
+        checks.choice,
+        "blas",
+        1,
+        (None, True, False),
+    )
+    raises(
+        "recipes must be a non-empty selection of ('a', 'b') without repeats; got ('a', 'a').",
+        checks.selection,
+        "recipes",
+        ("a", "a"),
+        ("a", "b"),
+    )
+    raises(
+        "recipes must be a non-empty selection of ('a', 'b') without repeats; got an empty one.",
+        checks.selection,
+        "recipes",
+        [],
+        ("a", "b"),
+    )
+    raises(
+        "recipes must be a non-empty selection of ('a', 'b') without repeats; got ('c',).",
+        checks.selection,
+        "recipes",
+        ("c",),
+        ("a", "b"),
+    )
 
 
 def test_no_module_writes_its_own_type_checks():
-    # the private twins the shared checks replaced: `isinstance(value, bool)` guards belong in checks.py
+    # the private twins the shared checks replaced: `isinstance(value, bool)` guards belong in
+    # checks.py
     from pathlib import Path
 
     package = Path(checks.__file__).parent
-    offenders = [str(p.relative_to(package)) for p in package.rglob("*.py")
-                 if p.name != "checks.py" and "isinstance(value, bool)" in p.read_text()]
+    offenders = [
+        str(p.relative_to(package))
+        for p in package.rglob("*.py")
+        if p.name != "checks.py" and "isinstance(value, bool)" in p.read_text()
+    ]
     # the ledger takes a number or a string; exact() takes Fractions: neither is a shared shape
     assert sorted(offenders) == ["book/ledger.py", "chapters/part3/parametrization.py"]

@@ -27,7 +27,9 @@ def test_blocked_factor_and_solve_match_lapack(dtype, rtol, block, blas):
     K = np.triu(M).copy()  # only the upper triangle is read
     K[np.tril_indices(300, -1)] = np.nan
     assert cholesky.factor_in_place(K, block=block, blas=blas) == 0
-    reference, info = (lapack.dpotrf if dtype == np.float64 else lapack.spotrf)(M.T.copy(order="F"), lower=1, clean=1)
+    reference, info = (lapack.dpotrf if dtype == np.float64 else lapack.spotrf)(
+        M.T.copy(order="F"), lower=1, clean=1
+    )
     np.testing.assert_allclose(np.tril(K.T), reference, rtol=rtol, atol=rtol)
     R = np.random.default_rng(1).standard_normal((300, 3))
     X = cholesky.solve_in_place_factor(K, R, block=block)

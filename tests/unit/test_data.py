@@ -21,8 +21,30 @@ def test_mnist_shapes_ranges_and_counts(mnist):
         assert X.min() == 0.0 and X.max() == 1.0
     assert tuple(np.bincount(mnist.y_train)) == data.MNIST_CLASS_COUNTS["train"]
     assert tuple(np.bincount(mnist.y_test)) == data.MNIST_CLASS_COUNTS["test"]
-    assert tuple(np.bincount(mnist.y_train)) == (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949)
-    assert tuple(np.bincount(mnist.y_test)) == (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009)
+    assert tuple(np.bincount(mnist.y_train)) == (
+        5923,
+        6742,
+        5958,
+        6131,
+        5842,
+        5421,
+        5918,
+        6265,
+        5851,
+        5949,
+    )
+    assert tuple(np.bincount(mnist.y_test)) == (
+        980,
+        1135,
+        1032,
+        1010,
+        982,
+        892,
+        958,
+        1028,
+        974,
+        1009,
+    )
 
 
 def test_mnist_pixels_are_whole_multiples_of_one_255th(mnist):
@@ -70,7 +92,9 @@ def test_check_arrays_reports_wrong_counts_and_checksums():
     with pytest.raises(DataError, match=r"per-class counts of the train labels"):
         data._check_arrays(arrays, "test arrays")
     arrays["X_test"] = arrays["X_test"].astype(np.float32)
-    with pytest.raises(DataError, match=r"X_test should be uint8 of shape \(10000, 784\); got float32"):
+    with pytest.raises(
+        DataError, match=r"X_test should be uint8 of shape \(10000, 784\); got float32"
+    ):
         data._check_arrays(arrays, "test arrays")
 
 
@@ -93,8 +117,14 @@ def test_subsample_stratified_keeps_class_proportions(mnist):
     assert np.abs(np.bincount(y, minlength=10) - expected).max() < 1
 
 
-@pytest.mark.parametrize("n_samples, message", [(0, "n_samples must be an integer from 1 to 10; got 0"), (11, "an integer from 1 to 10; got 11"),
-                                                (2.5, "an integer from 1 to 10; got 2.5")])
+@pytest.mark.parametrize(
+    "n_samples, message",
+    [
+        (0, "n_samples must be an integer from 1 to 10; got 0"),
+        (11, "an integer from 1 to 10; got 11"),
+        (2.5, "an integer from 1 to 10; got 2.5"),
+    ],
+)
 def test_subsample_rejects_bad_sizes(n_samples, message):
     with pytest.raises(ValueError, match=message):
         subsample(np.zeros((10, 3)), np.zeros(10), n_samples, seed=0)

@@ -21,7 +21,11 @@ def test_interpolator_fits_every_label(blobs, kernel):
     assert model.fit_report_.train_error == 0.0
     assert model.fit_report_.relative_residual <= 1e-6
     np.testing.assert_array_equal(model.predict(X), y)
-    scores = KernelInterpolator(kernel=kernel, bandwidth=8.0, dtype="float64").fit(X, y).decision_function(X)
+    scores = (
+        KernelInterpolator(kernel=kernel, bandwidth=8.0, dtype="float64")
+        .fit(X, y)
+        .decision_function(X)
+    )
     np.testing.assert_allclose(scores, np.eye(3)[y], atol=1e-6)
 
 
@@ -30,17 +34,28 @@ def test_ridge_equals_scikit_learn_kernel_ridge(blobs, dtype, rtol):
     X, y = blobs
     bandwidth, ridge = 6.0, 1e-2
     ours = KernelInterpolator(bandwidth=bandwidth, ridge=ridge, dtype=dtype).fit(X[:100], y[:100])
-    theirs = KernelRidge(alpha=ridge, kernel="rbf", gamma=1 / (2 * bandwidth**2)).fit(X[:100], np.eye(3)[y[:100]])
+    theirs = KernelRidge(alpha=ridge, kernel="rbf", gamma=1 / (2 * bandwidth**2)).fit(
+        X[:100], np.eye(3)[y[:100]]
+    )
     expected = theirs.predict(X[100:])
-    np.testing.assert_allclose(ours.decision_function(X[100:]), expected, rtol=rtol, atol=rtol * np.abs(expected).max())
-    np.testing.assert_allclose(ours.dual_coef_, theirs.dual_coef_, rtol=10 * rtol, atol=10 * rtol * np.abs(theirs.dual_coef_).max())
+    np.testing.assert_allclose(
+        ours.decision_function(X[100:]), expected, rtol=rtol, atol=rtol * np.abs(expected).max()
+    )
+    np.testing.assert_allclose(
+        ours.dual_coef_,
+        theirs.dual_coef_,
+        rtol=10 * rtol,
+        atol=10 * rtol * np.abs(theirs.dual_coef_).max(),
+    )
 
 
 def test_torch_backend_matches_lapack(blobs):
     X, y = blobs
     a = KernelInterpolator(bandwidth=8.0, backend="scipy").fit(X, y)
     b = KernelInterpolator(bandwidth=8.0, backend="torch", device="cpu").fit(X, y)
-    np.testing.assert_allclose(a.dual_coef_, b.dual_coef_, rtol=1e-6, atol=1e-8 * np.abs(a.dual_coef_).max())
+    np.testing.assert_allclose(
+        a.dual_coef_, b.dual_coef_, rtol=1e-6, atol=1e-8 * np.abs(a.dual_coef_).max()
+    )
     assert b.fit_report_.backend == "torch"
 
 
@@ -50,7 +65,12 @@ def test_works_inside_scikit_learn_tools(blobs):
     assert clone(model).get_params()["bandwidth"] == 8.0
     model.set_params(bandwidth=9.0)
     assert model.bandwidth == 9.0
-    scores = cross_val_score(make_pipeline(MinMaxScaler(), KernelInterpolator(kernel="laplace", bandwidth=3.0)), X, y, cv=3)
+    scores = cross_val_score(
+        make_pipeline(MinMaxScaler(), KernelInterpolator(kernel="laplace", bandwidth=3.0)),
+        X,
+        y,
+        cv=3,
+    )
     assert scores.mean() > 0.9
     labels = np.array(["a", "b", "c"])[y]
     assert set(KernelInterpolator(bandwidth=8.0).fit(X, labels).predict(X[:5])) <= {"a", "b", "c"}
@@ -60,7 +80,9 @@ def test_duplicate_rows_fail_with_advice(blobs):
     X, y = blobs
     X = np.vstack([X, X[:1]])
     y = np.append(y, (y[0] + 1) % 3)  # the same image with two labels cannot be interpolated
-    with pytest.raises(np.linalg.LinAlgError, match="not numerically positive definite.*remove duplicate rows"):
+    with pytest.raises(
+        np.linalg.LinAlgError, match="not numerically positive definite.*remove duplicate rows"
+    ):
         KernelInterpolator(bandwidth=8.0).fit(X, y)
 
 
@@ -76,13 +98,16 @@ def test_ill_conditioned_matrix_warns():
         KernelInterpolator(bandwidth=0.6, ridge=1e-6).fit(X, y)
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"kernel": "cosine"}, "kernel must be one of"),
-    ({"bandwidth": 0}, "bandwidth must be a positive number; got 0"),
-    ({"ridge": -1.0}, "ridge must be a non-negative number"),
-    ({"dtype": "float16"}, "dtype must be one of \\('float32', 'float64'\\)"),
-    ({"backend": "jax"}, "backend must be"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"kernel": "cosine"}, "kernel must be one of"),
+        ({"bandwidth": 0}, "bandwidth must be a positive number; got 0"),
+        ({"ridge": -1.0}, "ridge must be a non-negative number"),
+        ({"dtype": "float16"}, "dtype must be one of \\('float32', 'float64'\\)"),
+        ({"backend": "jax"}, "backend must be"),
+    ],
+)
 def test_bad_parameters_raise(blobs, params, message):
     X, y = blobs
     with pytest.raises(ValueError, match=message):
@@ -108,17 +133,23 @@ def test_bad_data_raise(blobs):
 
 def test_rkhs_norm_is_alpha_K_alpha(blobs):
     X, y = blobs
-    model = KernelInterpolator(kernel="laplace", bandwidth=8.0, ridge=1e-3, dtype="float64").fit(X, y)
+    model = KernelInterpolator(kernel="laplace", bandwidth=8.0, ridge=1e-3, dtype="float64").fit(
+        X, y
+    )
     K = laplace_kernel(X, X, 8.0, dtype=np.float64)
     alpha = model.dual_coef_
-    assert model.fit_report_.rkhs_norm == pytest.approx(np.sqrt(np.sum(alpha * (K @ alpha))), rel=1e-9)
+    assert model.fit_report_.rkhs_norm == pytest.approx(
+        np.sqrt(np.sum(alpha * (K @ alpha))), rel=1e-9
+    )
 
 
 def test_float32_predictions_classify_like_float64(blobs):
     X, y = blobs
     exact = KernelInterpolator(bandwidth=8.0).fit(X[:100], y[:100])
     fast = KernelInterpolator(bandwidth=8.0, predict_dtype="float32").fit(X[:100], y[:100])
-    np.testing.assert_allclose(fast.decision_function(X[100:]), exact.decision_function(X[100:]), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        fast.decision_function(X[100:]), exact.decision_function(X[100:]), rtol=1e-4, atol=1e-4
+    )
     np.testing.assert_array_equal(fast.predict(X[100:]), exact.predict(X[100:]))
     with pytest.raises(ValueError, match="predict_dtype must be one of \\('float32', 'float64'\\)"):
         KernelInterpolator(predict_dtype="half").fit(X, y)
@@ -142,12 +173,16 @@ def test_a_fit_reuses_its_codes_and_predicts_as_a_fresh_computation(pixel_images
     model = KernelInterpolator(bandwidth=2.0, device="cpu").fit(X, y)
     assert model._fit_codes is not None and model.fit_report_.train_error == 0
     X_new, _ = pixel_images(rng, 40, d=64)
-    fresh = kernel_times(X_new, model.X_fit_, model.dual_coef_, "gaussian", 2.0, np.float64, 2048, "cpu")
+    fresh = kernel_times(
+        X_new, model.X_fit_, model.dual_coef_, "gaussian", 2.0, np.float64, 2048, "cpu"
+    )
     np.testing.assert_array_equal(model.decision_function(X_new), fresh)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_the_path_for_matrices_beyond_32_bit_lapack_fits_the_same_machine(blobs, monkeypatch, dtype):
+def test_the_path_for_matrices_beyond_32_bit_lapack_fits_the_same_machine(
+    blobs, monkeypatch, dtype
+):
     from generalization import cholesky
 
     X, y = blobs
@@ -156,5 +191,9 @@ def test_the_path_for_matrices_beyond_32_bit_lapack_fits_the_same_machine(blobs,
     monkeypatch.setattr(cholesky, "BLOCK", 64)  # several blocks for 150 points
     got = KernelInterpolator(bandwidth=4.0, dtype=dtype, device="cpu").fit(X, y)
     assert got.fit_report_.train_error == 0 and got.fit_report_.relative_residual <= 1e-6
-    np.testing.assert_allclose(got.dual_coef_, expected.dual_coef_, rtol=1e-6,
-                               atol=1e-6 * np.abs(expected.dual_coef_).max())
+    np.testing.assert_allclose(
+        got.dual_coef_,
+        expected.dual_coef_,
+        rtol=1e-6,
+        atol=1e-6 * np.abs(expected.dual_coef_).max(),
+    )

@@ -11,7 +11,9 @@ from generalization.kernels import gaussian_kernel, kernel_matrix, laplace_kerne
 def test_gaussian_matches_scikit_learn(blobs):
     X, _ = blobs
     expected = rbf_kernel(X[:40], X, gamma=1 / (2 * 4.0**2))
-    np.testing.assert_allclose(gaussian_kernel(X[:40], X, 4.0, dtype=np.float64), expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        gaussian_kernel(X[:40], X, 4.0, dtype=np.float64), expected, rtol=1e-12, atol=1e-14
+    )
     np.testing.assert_allclose(gaussian_kernel(X[:40], X, 4.0), expected, rtol=2e-5, atol=1e-6)
 
 
@@ -19,7 +21,9 @@ def test_laplace_uses_the_euclidean_distance(blobs):
     X, _ = blobs
     expected = np.exp(-cdist(X[:40], X) / 6.0)
     # X[:40] and X share rows: sqrt of a rounded squared distance near 0 (see Notes).
-    np.testing.assert_allclose(laplace_kernel(X[:40], X, 6.0, dtype=np.float64), expected, atol=1e-7)
+    np.testing.assert_allclose(
+        laplace_kernel(X[:40], X, 6.0, dtype=np.float64), expected, atol=1e-7
+    )
     np.testing.assert_allclose(laplace_kernel(X[:40], X, 6.0), expected, atol=2e-3)
     same = laplace_kernel(X, X, 6.0, dtype=np.float64)
     assert np.all(np.diag(same) == 1.0)  # K(X, X): the diagonal is exact
@@ -70,8 +74,15 @@ def test_float64_products_on_8_bit_images_are_exact(kernel, bandwidth, pixel_ima
     alpha = rng.normal(size=(200, 3))
     # reference: distances from the exact pixels k / 255 in float64 (integers first: exact)
     for A, ka, B, kb, w in ((X, kx, Z, kz, alpha), (Z, kz, Z, kz, alpha)):
-        d2 = np.maximum((ka ** 2).sum(1)[:, None] + (kb ** 2).sum(1)[None, :] - 2.0 * ka @ kb.T, 0) / 255 ** 2
-        K = np.exp(-d2 / (2 * bandwidth ** 2)) if kernel == "gaussian" else np.exp(-np.sqrt(d2) / bandwidth)
+        d2 = (
+            np.maximum((ka**2).sum(1)[:, None] + (kb**2).sum(1)[None, :] - 2.0 * ka @ kb.T, 0)
+            / 255**2
+        )
+        K = (
+            np.exp(-d2 / (2 * bandwidth**2))
+            if kernel == "gaussian"
+            else np.exp(-np.sqrt(d2) / bandwidth)
+        )
         got = kernel_times(A, A if B is A else B, w, kernel, bandwidth, np.float64, 64, "cpu")
         np.testing.assert_allclose(got, K @ w, rtol=1e-12, atol=1e-12 * np.abs(K @ w).max())
 
@@ -103,5 +114,3 @@ def test_large_matrices_are_allocated_in_small_pages_and_the_setting_is_restored
         assert multiarray._set_madvise_hugepage(True) is True  # still on afterwards
     finally:
         multiarray._set_madvise_hugepage(before)
-
-

@@ -66,7 +66,9 @@ def test_gd_from_nonzero_start_converges_to_nearest_interpolant():
     nearest = w0 + np.linalg.pinv(X) @ (y - X @ w0)
     np.testing.assert_allclose(last[-1], nearest, atol=1e-8)
     np.testing.assert_allclose(X @ last[-1], y, atol=1e-8)  # an interpolant ...
-    assert np.linalg.norm(last[-1] - linear.min_norm_solution(X, y)) > 1.0  # ... not the min-norm one
+    assert (
+        np.linalg.norm(last[-1] - linear.min_norm_solution(X, y)) > 1.0
+    )  # ... not the min-norm one
 
 
 def test_gd_step_convention_is_one_over_2n():
@@ -78,27 +80,42 @@ def test_gd_step_convention_is_one_over_2n():
 def test_kernel_form_gives_the_min_norm_predictor():
     X, y = problem(30, 80, k=2)
     X_test = np.random.default_rng(5).standard_normal((7, 80))
-    np.testing.assert_allclose(linear.kernel_min_norm_predict(X, y, X_test),
-                               X_test @ linear.min_norm_solution(X, y), atol=1e-10)
+    np.testing.assert_allclose(
+        linear.kernel_min_norm_predict(X, y, X_test),
+        X_test @ linear.min_norm_solution(X, y),
+        atol=1e-10,
+    )
     X, y = rank_deficient()
     X_test = np.random.default_rng(6).standard_normal((7, 50))
-    np.testing.assert_allclose(linear.kernel_min_norm_predict(X, y, X_test),
-                               X_test @ linear.min_norm_solution(X, y), atol=1e-8)
+    np.testing.assert_allclose(
+        linear.kernel_min_norm_predict(X, y, X_test),
+        X_test @ linear.min_norm_solution(X, y),
+        atol=1e-8,
+    )
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: linear.min_norm_solution(np.ones(3), np.ones(3)), "2-D"),
-    (lambda: linear.min_norm_solution(np.ones((3, 2)), np.ones(4)), "shape"),
-    (lambda: linear.min_norm_solution(np.full((2, 2), np.nan), np.ones(2)), "finite"),
-    (lambda: linear.ridge_solution(np.ones((3, 2)), np.ones(3), -1.0), "non-negative"),
-    (lambda: linear.gd_path(np.ones((3, 2)), np.ones(3), 0.0, 5), "positive"),
-    (lambda: linear.gd_path(np.ones((3, 2)), np.ones(3), 0.1, -1), "num_steps"),
-    (lambda: linear.gd_path(np.ones((3, 2)), np.ones(3), 0.1, 5, w0=np.ones(3)), "w0"),
-    (lambda: linear.kernel_min_norm_predict(np.ones((3, 2)), np.ones(3), np.ones((2, 5))), "X_test"),
-    (lambda: linear.asymptotic_risk_isotropic(-1.0, 1.0), "gamma"),
-    (lambda: linear.asymptotic_risk_isotropic(2.0, -1.0), "snr"),
-    (lambda: linear.optimal_ridge_risk_isotropic(2.0, 1.0, noise_var=float("nan")), "noise_var"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: linear.min_norm_solution(np.ones(3), np.ones(3)), "2-D"),
+        (lambda: linear.min_norm_solution(np.ones((3, 2)), np.ones(4)), "shape"),
+        (lambda: linear.min_norm_solution(np.full((2, 2), np.nan), np.ones(2)), "finite"),
+        (lambda: linear.ridge_solution(np.ones((3, 2)), np.ones(3), -1.0), "non-negative"),
+        (lambda: linear.gd_path(np.ones((3, 2)), np.ones(3), 0.0, 5), "positive"),
+        (lambda: linear.gd_path(np.ones((3, 2)), np.ones(3), 0.1, -1), "num_steps"),
+        (lambda: linear.gd_path(np.ones((3, 2)), np.ones(3), 0.1, 5, w0=np.ones(3)), "w0"),
+        (
+            lambda: linear.kernel_min_norm_predict(np.ones((3, 2)), np.ones(3), np.ones((2, 5))),
+            "X_test",
+        ),
+        (lambda: linear.asymptotic_risk_isotropic(-1.0, 1.0), "gamma"),
+        (lambda: linear.asymptotic_risk_isotropic(2.0, -1.0), "snr"),
+        (
+            lambda: linear.optimal_ridge_risk_isotropic(2.0, 1.0, noise_var=float("nan")),
+            "noise_var",
+        ),
+    ],
+)
 def test_bad_input_raises_a_clear_value_error(call, message):
     with pytest.raises(ValueError, match=message) as info:
         call()
@@ -128,10 +145,12 @@ def test_optimal_ridge_is_optimal_and_below_null_risk():
     assert np.all(risk < 2.0)  # r^2 = snr * sigma^2: the risk of predicting zero
     # R(a) = r^2 a^2 m'(-a) + sigma^2 gamma (m(-a) - a m'(-a)) is smallest at a = alpha*.
     for g, a_star, r_star in zip(gamma, alpha, risk):
+
         def R(a, h=1e-6):
             m = linear.mp_stieltjes(a, g)
             dm = (linear.mp_stieltjes(a - h, g) - linear.mp_stieltjes(a + h, g)) / (2 * h)  # m'(-a)
             return 2.0 * a * a * dm + g * (m - a * dm)
+
         assert R(a_star) == pytest.approx(r_star, rel=1e-6)
         assert R(0.5 * a_star) > r_star and R(2 * a_star) > r_star
 
@@ -142,8 +161,6 @@ def test_monte_carlo_risk_equals_test_set_error():
     w, beta = rng.standard_normal(20), rng.standard_normal(20)
     X0 = rng.standard_normal((200_000, 20))
     assert np.mean((X0 @ (w - beta)) ** 2) == pytest.approx(np.sum((w - beta) ** 2), rel=0.02)
-
-
 
 
 @pytest.mark.parametrize("X, y", CASES)
@@ -162,7 +179,9 @@ def test_spectral_ridge_equals_scikit_learn_ridge_at_every_penalty(n, p):
         # scikit-learn minimizes ||X w - y||^2 + a ||w||^2: a = n alpha in the book's scaling
         expected = Ridge(alpha=n * alpha, fit_intercept=False, solver="cholesky").fit(X, y).coef_
         np.testing.assert_allclose(fits.solution(y, alpha), expected, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(fits.solution(y, alpha), linear.ridge_solution(X, y, alpha), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(
+            fits.solution(y, alpha), linear.ridge_solution(X, y, alpha), rtol=1e-12, atol=1e-14
+        )
 
 
 @pytest.mark.parametrize("n, p", [(40, 120), (120, 40)])
@@ -171,23 +190,42 @@ def test_gram_method_matches_the_svd(n, p):
     svd, gram = linear.SpectralRidge(X), linear.SpectralRidge(X, method="gram")
     np.testing.assert_allclose(gram.s, svd.s, rtol=1e-10)
     for alpha in (0.0, 1e-3):
-        np.testing.assert_allclose(gram.solution(y, alpha), svd.solution(y, alpha), rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(
+            gram.solution(y, alpha), svd.solution(y, alpha), rtol=1e-8, atol=1e-10
+        )
     np.testing.assert_allclose(gram.U.T @ gram.U, np.eye(len(gram.s)), atol=1e-10)
 
 
 def test_spectral_ridge_cuts_off_what_it_cannot_resolve():
     X, y = rank_deficient(n=30, p=50, rank=10)
-    assert len(linear.SpectralRidge(X).s) == 10 and len(linear.SpectralRidge(X, method="gram").s) == 10
+    assert (
+        len(linear.SpectralRidge(X).s) == 10 and len(linear.SpectralRidge(X, method="gram").s) == 10
+    )
     np.testing.assert_allclose(linear.ridge_gains(np.array([2.0, 4.0]), 10, 0.0), [0.5, 0.25])
     np.testing.assert_allclose(linear.ridge_gains(np.array([2.0]), 10, 0.1), [2.0 / (4.0 + 1.0)])
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: linear.SpectralRidge(np.ones((3, 2)), method="qr"), r"method must be one of \('svd', 'gram'\); got 'qr'"),
-    (lambda: linear.SpectralRidge(np.eye(3)).solution(np.ones(3), -1.0), "alpha must be a non-negative number; got -1.0"),
-    (lambda: linear.SpectralRidge(np.eye(3)).solution(np.ones(4), 0.0), r"y must have n = 3 rows.*got shape \(4,\)"),
-    (lambda: linear.SpectralRidge(np.eye(3), rcond=-1.0), "rcond must be a non-negative number; got -1.0"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: linear.SpectralRidge(np.ones((3, 2)), method="qr"),
+            r"method must be one of \('svd', 'gram'\); got 'qr'",
+        ),
+        (
+            lambda: linear.SpectralRidge(np.eye(3)).solution(np.ones(3), -1.0),
+            "alpha must be a non-negative number; got -1.0",
+        ),
+        (
+            lambda: linear.SpectralRidge(np.eye(3)).solution(np.ones(4), 0.0),
+            r"y must have n = 3 rows.*got shape \(4,\)",
+        ),
+        (
+            lambda: linear.SpectralRidge(np.eye(3), rcond=-1.0),
+            "rcond must be a non-negative number; got -1.0",
+        ),
+    ],
+)
 def test_spectral_ridge_rejects_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -48,8 +48,19 @@ def test_training_fits_a_small_set_and_records_example_losses():
     X = rng.normal(size=(128, 20)).astype(np.float32)
     y = rng.integers(0, 3, 128)  # random labels: only memorization can fit them
     model = nets.mlp(n_inputs=20, hidden=(256,), n_classes=3, seed=0)
-    log = nets.train(model, X, y, X, y, lr=0.05, num_epochs=300, batch_size=32,
-                     record_example_loss=True, stop_at_train_acc=1.0, seed=0)
+    log = nets.train(
+        model,
+        X,
+        y,
+        X,
+        y,
+        lr=0.05,
+        num_epochs=300,
+        batch_size=32,
+        record_example_loss=True,
+        stop_at_train_acc=1.0,
+        seed=0,
+    )
     assert log.train_acc[-1] == 1.0 and log.epochs_to_fit is not None
     assert log.example_loss.shape == (log.epochs_to_fit, 128)
     assert np.all(log.example_loss[0] > 0)
@@ -61,8 +72,18 @@ def test_training_is_reproducible_and_full_batch_works():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(64, 10)).astype(np.float32)
     y = rng.integers(0, 2, 64)
-    logs = [nets.train(nets.mlp(n_inputs=10, hidden=(16,), n_classes=2, seed=0), X, y, lr=0.1,
-                       num_epochs=5, batch_size=None, seed=0) for _ in range(2)]
+    logs = [
+        nets.train(
+            nets.mlp(n_inputs=10, hidden=(16,), n_classes=2, seed=0),
+            X,
+            y,
+            lr=0.1,
+            num_epochs=5,
+            batch_size=None,
+            seed=0,
+        )
+        for _ in range(2)
+    ]
     assert logs[0].train_loss == logs[1].train_loss
     with pytest.raises(ValueError, match="optimizer must be one of \\('sgd', 'adam'\\)"):
         nets.train(nets.mlp(n_inputs=10, hidden=(4,), n_classes=2), X, y, optimizer="lbfgs")
@@ -95,11 +116,22 @@ def test_on_epoch_sees_every_epoch_and_does_not_change_training():
     def probe(epoch, model):
         model.eval()  # train() must restore training mode afterwards
         with torch.no_grad():
-            calls.append((epoch, model(torch.tensor(X)).argmax(1).eq(torch.tensor(y)).float().mean().item()))
+            calls.append(
+                (epoch, model(torch.tensor(X)).argmax(1).eq(torch.tensor(y)).float().mean().item())
+            )
 
-    plain = nets.train(nets.mlp(hidden=(32,), dropout=0.2, seed=1), X, y, num_epochs=4, batch_size=16, seed=2)
-    probed = nets.train(nets.mlp(hidden=(32,), dropout=0.2, seed=1), X, y, num_epochs=4, batch_size=16, seed=2,
-                        on_epoch=probe)
+    plain = nets.train(
+        nets.mlp(hidden=(32,), dropout=0.2, seed=1), X, y, num_epochs=4, batch_size=16, seed=2
+    )
+    probed = nets.train(
+        nets.mlp(hidden=(32,), dropout=0.2, seed=1),
+        X,
+        y,
+        num_epochs=4,
+        batch_size=16,
+        seed=2,
+        on_epoch=probe,
+    )
     assert [epoch for epoch, _ in calls] == [0, 1, 2, 3, 4]
     np.testing.assert_allclose([acc for _, acc in calls], probed.train_acc)
     assert probed.train_loss == plain.train_loss
@@ -111,11 +143,22 @@ def test_training_uses_the_requested_threads_and_restores_the_count():
     before = torch.get_num_threads()
     seen = []
     X, y = np.zeros((8, 4), dtype=np.float32), np.zeros(8, dtype=np.int64)
-    nets.train(nets.mlp(n_inputs=4, hidden=(2,), n_classes=2), X, y, num_epochs=1, num_threads=1,
-               on_epoch=lambda epoch, model: seen.append(torch.get_num_threads()))
+    nets.train(
+        nets.mlp(n_inputs=4, hidden=(2,), n_classes=2),
+        X,
+        y,
+        num_epochs=1,
+        num_threads=1,
+        on_epoch=lambda epoch, model: seen.append(torch.get_num_threads()),
+    )
     assert seen == [1, 1] and torch.get_num_threads() == before
-    nets.train(nets.mlp(n_inputs=4, hidden=(2,), n_classes=2), X, y, num_epochs=1,
-               on_epoch=lambda epoch, model: seen.append(torch.get_num_threads()))
+    nets.train(
+        nets.mlp(n_inputs=4, hidden=(2,), n_classes=2),
+        X,
+        y,
+        num_epochs=1,
+        on_epoch=lambda epoch, model: seen.append(torch.get_num_threads()),
+    )
     assert seen[2:] == [before, before]
     with pytest.raises(ValueError, match="number of threads must be a positive integer"):
         nets.train(nets.mlp(n_inputs=4, hidden=(2,), n_classes=2), X, y, num_threads=0)
@@ -140,8 +183,13 @@ def test_weight_norm_is_the_norm_of_all_parameters():
 
 
 def test_weight_norm_with_a_reference_is_a_distance():
-    a, b = nets.mlp(n_inputs=3, hidden=(2,), n_classes=2, seed=0), nets.mlp(n_inputs=3, hidden=(2,), n_classes=2, seed=1)
-    diff = np.concatenate([(p - q).detach().numpy().ravel() for p, q in zip(a.parameters(), b.parameters())])
+    a, b = (
+        nets.mlp(n_inputs=3, hidden=(2,), n_classes=2, seed=0),
+        nets.mlp(n_inputs=3, hidden=(2,), n_classes=2, seed=1),
+    )
+    diff = np.concatenate(
+        [(p - q).detach().numpy().ravel() for p, q in zip(a.parameters(), b.parameters())]
+    )
     assert nets.weight_norm(a, b) == pytest.approx(np.linalg.norm(diff), rel=1e-6)
     assert nets.weight_norm(a, a) == 0.0
     with pytest.raises(ValueError, match="same architecture"):

@@ -26,5 +26,7 @@ def test_pca_and_project_reject_bad_input():
     with pytest.raises(ValueError, match="n_components must be an integer from 1 to 3"):
         pca.pca_basis(np.zeros((3, 8)), 4)
     basis = pca.pca_basis(np.random.default_rng(0).normal(size=(10, 6)), 2)
-    with pytest.raises(ValueError, match=r"X must have 6 columns, as the basis; got shape \(4, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"X must have 6 columns, as the basis; got shape \(4, 5\)"
+    ):
         pca.project(np.zeros((4, 5)), basis)

@@ -3,8 +3,10 @@ import pytest
 from generalization import SCALES, scale
 
 
-@pytest.mark.parametrize("raw, expected", [(None, "quick"), ("", "quick"), ("quick", "quick"),
-                                           ("full", "full"), (" FULL ", "full")])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [(None, "quick"), ("", "quick"), ("quick", "quick"), ("full", "full"), (" FULL ", "full")],
+)
 def test_scale_reads_book_scale(monkeypatch, raw, expected):
     if raw is None:
         monkeypatch.delenv("BOOK_SCALE", raising=False)
@@ -41,7 +43,10 @@ CHAPTER_MODULES = _chapters_with_settings()
 
 def test_every_chapter_with_sizes_is_checked():
     # every chapter but the exact parametrization chapter has sizes per scale
-    assert len(CHAPTER_MODULES) == 10 and "generalization.chapters.part3.parametrization" not in CHAPTER_MODULES
+    assert (
+        len(CHAPTER_MODULES) == 10
+        and "generalization.chapters.part3.parametrization" not in CHAPTER_MODULES
+    )
 
 
 @pytest.mark.parametrize("name", CHAPTER_MODULES)

@@ -96,7 +96,9 @@ def import_graph(package_dir=PACKAGE_DIR):
                 target = target.rpartition(".")[0]
             if target:
                 found.add(target)
-        graph[name] = {m for target in found | {name} for m in _with_parents(target, files)} - {name}
+        graph[name] = {m for target in found | {name} for m in _with_parents(target, files)} - {
+            name
+        }
     return graph
 
 
@@ -135,8 +137,15 @@ def code_text(path):
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if isinstance(body, list):
-            kept = [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
-                                             and isinstance(s.value.value, str))]
+            kept = [
+                s
+                for s in body
+                if not (
+                    isinstance(s, ast.Expr)
+                    and isinstance(s.value, ast.Constant)
+                    and isinstance(s.value.value, str)
+                )
+            ]
             node.body = kept or [ast.Pass()]
     return ast.dump(tree)
 
@@ -156,7 +165,9 @@ def code_key(names, package_dir=PACKAGE_DIR, files=(REQUIREMENTS,), extra=""):
     """
     package_dir = Path(package_dir).resolve()
     sources = module_files(package_dir)
-    digest = hashlib.sha256(f"python {sys.version_info[0]}.{sys.version_info[1]}\n{extra}\n".encode())
+    digest = hashlib.sha256(
+        f"python {sys.version_info[0]}.{sys.version_info[1]}\n{extra}\n".encode()
+    )
     for name in sorted(dependencies(names, import_graph(package_dir))):
         digest.update(f"module {name}\n{code_text(sources[name])}\n".encode())
     for path in (Path(p) for p in files):
@@ -181,8 +192,9 @@ def page_imports(text, package=PACKAGE):
         body = match.group(2)
         if body.startswith("---\n"):  # a YAML block of cell options
             body = body.split("\n---\n", 1)[-1]
-        lines = [line for line in body.splitlines()
-                 if not line.lstrip().startswith((":", "%", "!"))]
+        lines = [
+            line for line in body.splitlines() if not line.lstrip().startswith((":", "%", "!"))
+        ]
         try:
             tree = ast.parse("\n".join(lines))
         except SyntaxError:

@@ -37,7 +37,18 @@ FIELDS = (
 MIMETYPE = "application/vnd.generalization.ledger+json"
 """The mimetype of the machine-readable rows, ``{"rows": [row, ...]}``."""
 
-HEADERS = ("Paper", "Quantity", "Paper's value", "Ours", "Unit", "Scale", "Seeds", "Spread", "Run time", "Note")
+HEADERS = (
+    "Paper",
+    "Quantity",
+    "Paper's value",
+    "Ours",
+    "Unit",
+    "Scale",
+    "Seeds",
+    "Spread",
+    "Run time",
+    "Note",
+)
 OPTIONAL = ("Unit", "Note")
 """Columns left out of a chapter's table when they are empty in every row."""
 
@@ -80,7 +91,8 @@ def _format_seeds(seeds):
 def visible_columns(printed_rows):
     """Indices of the :data:`HEADERS` columns to show: all but optional ones empty in every row."""
     return [
-        j for j, header in enumerate(HEADERS)
+        j
+        for j, header in enumerate(HEADERS)
         if header not in OPTIONAL or any(cells[j] for cells in printed_rows)
     ]
 
@@ -158,20 +170,30 @@ class Ledger:
         note : str, optional
             Why ours differs from the paper's, when it does.
         """
-        if not isinstance(paper, str) or not paper.strip() or any(c.isspace() for c in paper.strip()):
-            raise ValueError(f"paper must be a BibTeX key (a string without spaces); got {paper!r}.")
+        if (
+            not isinstance(paper, str)
+            or not paper.strip()
+            or any(c.isspace() for c in paper.strip())
+        ):
+            raise ValueError(
+                f"paper must be a BibTeX key (a string without spaces); got {paper!r}."
+            )
         if not isinstance(quantity, str) or not quantity.strip():
             raise ValueError(f"quantity must be a non-empty string; got {quantity!r}.")
         checks.choice("scale", scale, SCALES)
         if isinstance(seeds, str):
             if not seeds.strip():
-                raise ValueError("seeds must be a non-empty string or a sequence of integers; got ''.")
+                raise ValueError(
+                    "seeds must be a non-empty string or a sequence of integers; got ''."
+                )
             seeds_value = seeds.strip()
         else:
             try:
                 seeds_value = [int(s) for s in seeds]
             except (TypeError, ValueError):
-                raise ValueError(f"seeds must be a sequence of integers or a string; got {seeds!r}.") from None
+                raise ValueError(
+                    f"seeds must be a sequence of integers or a string; got {seeds!r}."
+                ) from None
             if not seeds_value or any(int(s) != s for s in seeds):
                 raise ValueError(f"seeds must be a non-empty sequence of integers; got {seeds!r}.")
         spread_value = _check_value("spread", spread, allow_none=True)
@@ -179,7 +201,9 @@ class Ledger:
             raise ValueError(f"spread must be non-negative; got {spread!r}.")
         run_time = _check_value("run_time_s", run_time_s)
         if isinstance(run_time, str) or run_time < 0:
-            raise ValueError(f"run_time_s must be a non-negative number of seconds; got {run_time_s!r}.")
+            raise ValueError(
+                f"run_time_s must be a non-negative number of seconds; got {run_time_s!r}."
+            )
         if not isinstance(unit, str) or not isinstance(note, str):
             raise ValueError(f"unit and note must be strings; got {unit!r} and {note!r}.")
         self.rows.append(

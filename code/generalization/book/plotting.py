@@ -26,7 +26,10 @@ OKABE_ITO = {
     "yellow": "#F0E442",
     "black": "#000000",
 }
-PALETTE = tuple(OKABE_ITO[name] for name in ("blue", "vermillion", "green", "orange", "sky", "purple", "black", "yellow"))
+PALETTE = tuple(
+    OKABE_ITO[name]
+    for name in ("blue", "vermillion", "green", "orange", "sky", "purple", "black", "yellow")
+)
 """The colour cycle, in the order series are drawn."""
 
 HOUSE_RC = {

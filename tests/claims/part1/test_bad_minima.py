@@ -10,7 +10,15 @@ import pytest
 from generalization.chapters.part1 import bad_minima
 
 S = bad_minima.settings()
-ARGS = (S["n_train"], S["n_test"], S["hidden"], S["seeds"], S["copies"], S["max_epochs"], S["reg_epochs"])
+ARGS = (
+    S["n_train"],
+    S["n_test"],
+    S["hidden"],
+    S["seeds"],
+    S["copies"],
+    S["max_epochs"],
+    S["reg_epochs"],
+)
 RANDOM, ADVERSARIAL = bad_minima.INITS.index("random"), bad_minima.INITS.index("adversarial")
 PLAIN, REG = bad_minima.RECIPES.index("plain SGD"), bad_minima.RECIPES.index("regularized")
 
@@ -45,8 +53,12 @@ def test_adversarial_initialization_raises_the_test_error_of_plain_sgd(run):
 
 
 def test_regularization_closes_the_gap(run):
-    plain = 100 * (run.test_error("adversarial", "plain SGD") - run.test_error("random", "plain SGD"))
-    reg = 100 * (run.test_error("adversarial", "regularized") - run.test_error("random", "regularized"))
+    plain = 100 * (
+        run.test_error("adversarial", "plain SGD") - run.test_error("random", "plain SGD")
+    )
+    reg = 100 * (
+        run.test_error("adversarial", "regularized") - run.test_error("random", "regularized")
+    )
     # measured a regularized gap of -1.5 to -1.6 points on average (-2.9 to -0.6 per seed)
     assert abs(reg.mean()) < 3
     assert reg.mean() < plain.mean() - 5
@@ -55,7 +67,8 @@ def test_regularization_closes_the_gap(run):
 
 
 def test_the_bad_minimum_keeps_the_large_weights_of_its_start(run):
-    # measured start norms of 13 (random) and 49 to 51 (adversarial); after plain SGD 15 and 49 to 51
+    # measured start norms of 13 (random) and 49 to 51 (adversarial); after plain SGD 15 and 49 to
+    # 51
     assert np.all(run.start_norm[ADVERSARIAL] > 3 * run.start_norm[RANDOM])
     assert np.all(run.weight_norm[ADVERSARIAL, PLAIN] > 3 * run.weight_norm[RANDOM, PLAIN])
     # plain SGD moves the adversarial weights less than the random ones (measured 3.6-3.9
@@ -70,10 +83,23 @@ def test_weak_weight_decay_leaves_the_adversarial_norm_almost_intact(run):
 
 
 def test_exercise_without_replication_the_damage_is_smaller_but_present(run):
-    single = bad_minima.compare_initializations(S["n_train"], S["n_test"], S["hidden"], S["seeds"][:1], 1,
-                                                S["max_epochs"], S["reg_epochs"], recipes=("plain SGD",))
-    gap_single = 100 * (single.test_error("adversarial", "plain SGD")[0] - single.test_error("random", "plain SGD")[0])
-    gap_replicated = 100 * (run.test_error("adversarial", "plain SGD")[0] - run.test_error("random", "plain SGD")[0])
+    single = bad_minima.compare_initializations(
+        S["n_train"],
+        S["n_test"],
+        S["hidden"],
+        S["seeds"][:1],
+        1,
+        S["max_epochs"],
+        S["reg_epochs"],
+        recipes=("plain SGD",),
+    )
+    gap_single = 100 * (
+        single.test_error("adversarial", "plain SGD")[0]
+        - single.test_error("random", "plain SGD")[0]
+    )
+    gap_replicated = 100 * (
+        run.test_error("adversarial", "plain SGD")[0] - run.test_error("random", "plain SGD")[0]
+    )
     # measured 4.8 points with one copy against 11.2 with eight (seed 0)
     assert 1 < gap_single < gap_replicated - 2
     assert single.final_train_acc.min() == 1.0

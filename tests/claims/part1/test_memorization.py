@@ -13,18 +13,29 @@ K = int(S["easy_fraction"] * S["n_train"])
 
 @pytest.fixture(scope="module")
 def diff():
-    return mz.example_difficulty(*NET, S["seeds"], S["real_epochs"], S["random_epochs"], S["lr"], S["batch_size"])
+    return mz.example_difficulty(
+        *NET, S["seeds"], S["real_epochs"], S["random_epochs"], S["lr"], S["batch_size"]
+    )
 
 
 @pytest.fixture(scope="module")
 def grid():
-    return mz.noisy_grid(*NOISY, S["noise_levels"], S["noise_seeds"], S["noise_epochs"], S["lr"], S["batch_size"])
+    return mz.noisy_grid(
+        *NOISY, S["noise_levels"], S["noise_seeds"], S["noise_epochs"], S["lr"], S["batch_size"]
+    )
 
 
 @pytest.fixture(scope="module")
 def reg():
-    return mz.noisy_grid(*NOISY, (S["reg_level"],), S["reg_seeds"], S["noise_epochs"], S["lr"], S["batch_size"],
-                         regularizers=tuple(mz.REGULARIZERS))
+    return mz.noisy_grid(
+        *NOISY,
+        (S["reg_level"],),
+        S["reg_seeds"],
+        S["noise_epochs"],
+        S["lr"],
+        S["batch_size"],
+        regularizers=tuple(mz.REGULARIZERS),
+    )
 
 
 def test_real_data_has_easy_examples_random_labels_have_none(diff):
@@ -34,7 +45,9 @@ def test_real_data_has_easy_examples_random_labels_have_none(diff):
     assert (rand <= 5).mean() == 0.0  # measured 0: nothing memorized in the first five epochs
     assert np.median(rand) > 3 * np.median(real)
     assert diff.train_acc["real"][:, -1].min() > 0.99
-    assert diff.train_acc["random labels"][:, -1].min() > 0.9  # measured 0.95: the random labels are memorized too
+    assert (
+        diff.train_acc["random labels"][:, -1].min() > 0.9
+    )  # measured 0.95: the random labels are memorized too
 
 
 def test_easy_examples_are_the_same_across_seeds(diff):
@@ -48,7 +61,9 @@ def test_easy_examples_are_the_same_across_seeds(diff):
 def test_random_labels_are_memorized_in_a_consistent_order_too(diff):
     # the chapter reports this, against a naive reading of the paper
     rho = mz.pairwise(diff.learning_epoch["random labels"], mz.rank_correlation)
-    overlap = mz.pairwise([mz.easiest(run, K) for run in diff.example_loss["random labels"]], mz.overlap)
+    overlap = mz.pairwise(
+        [mz.easiest(run, K) for run in diff.example_loss["random labels"]], mz.overlap
+    )
     assert rho.min() > 0.8  # measured 0.93 to 0.94
     assert overlap.min() > 3 * K / S["n_train"]  # measured 0.76 to 0.78
 

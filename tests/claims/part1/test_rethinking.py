@@ -12,13 +12,16 @@ COMMON = (S["n_train"], S["n_test"], S["hidden"])
 
 @pytest.fixture(scope="module")
 def fits():
-    return rethinking.fit_corruptions(*COMMON, S["seeds"], S["max_epochs"], S["lr"], S["batch_size"])
+    return rethinking.fit_corruptions(
+        *COMMON, S["seeds"], S["max_epochs"], S["lr"], S["batch_size"]
+    )
 
 
 @pytest.fixture(scope="module")
 def reg():
-    return rethinking.fit_with_regularizers(*COMMON, S["seeds"][0], S["max_epochs"], S["augment_epochs"], S["lr"],
-                                      S["batch_size"])
+    return rethinking.fit_with_regularizers(
+        *COMMON, S["seeds"][0], S["max_epochs"], S["augment_epochs"], S["lr"], S["batch_size"]
+    )
 
 
 def test_every_corruption_is_fitted_to_100_percent(fits):
@@ -55,24 +58,38 @@ def test_augmentation_slows_but_does_not_prevent_memorization(reg):
     names = list(reg.regularizers)
     for name in ("augmentation", "all three"):
         acc = reg.final_train_acc[names.index(name), 1]
-        assert 0.2 < acc < 1.0  # at least twice the 10% of a network that could not memorize; not fitted
+        assert (
+            0.2 < acc < 1.0
+        )  # at least twice the 10% of a network that could not memorize; not fitted
     # on true labels augmentation helps test accuracy, a little
     gain = reg.test_acc[names.index("augmentation"), 0] - reg.test_acc[names.index("none"), 0]
     assert 0 < gain < 0.15  # measured 7 points with 1,000 images
 
 
 def test_test_error_grows_with_the_fraction_of_random_labels():
-    curve = rethinking.label_corruption_curve(*COMMON, S["fractions"], S["curve_seeds"], S["max_epochs"], S["lr"],
-                                              S["batch_size"])
+    curve = rethinking.label_corruption_curve(
+        *COMMON, S["fractions"], S["curve_seeds"], S["max_epochs"], S["lr"], S["batch_size"]
+    )
     err = curve.test_error.mean(axis=1)
     assert np.all(np.diff(err) > 0)
     assert err[0] < 0.2 and abs(err[-1] - 0.9) < 0.05
 
 
 def test_exercise_narrow_network_needs_longer_for_random_labels(fits):
-    narrow = rethinking.fit_corruptions(S["n_train"], S["n_test"], (64,), S["seeds"][:1], S["max_epochs"], S["lr"],
-                                        S["batch_size"], corruptions=("random labels",))
-    assert np.isnan(narrow.epochs_to_fit[0, 0]) or narrow.epochs_to_fit[0, 0] > fits.epochs_to_fit[1, 0]
+    narrow = rethinking.fit_corruptions(
+        S["n_train"],
+        S["n_test"],
+        (64,),
+        S["seeds"][:1],
+        S["max_epochs"],
+        S["lr"],
+        S["batch_size"],
+        corruptions=("random labels",),
+    )
+    assert (
+        np.isnan(narrow.epochs_to_fit[0, 0])
+        or narrow.epochs_to_fit[0, 0] > fits.epochs_to_fit[1, 0]
+    )
 
 
 def test_construction_fits_random_labels_with_2n_plus_d_weights():

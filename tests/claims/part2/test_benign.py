@@ -22,7 +22,9 @@ def results():
 
 @pytest.fixture(scope="module")
 def conditions():
-    return {name: benign.conditions_vs_n(name, NS_GRID) for name in ("spiked", "isotropic", "power")}
+    return {
+        name: benign.conditions_vs_n(name, NS_GRID) for name in ("spiked", "isotropic", "power")
+    }
 
 
 def test_spiked_conditions_vanish_and_isotropic_ones_do_not(conditions):
@@ -79,7 +81,10 @@ def test_bias_and_variance_split(results):
     for name in ("bias", "variance"):
         assert np.all(np.diff(sp.mean(name)) < 0)  # "both parts vanish"
     assert np.all(sp.mean("variance") > 5 * sp.mean("bias"))  # variance dominates
-    slope = lambda name: np.polyfit(np.log(sp.ns[-3:]), np.log(sp.mean(name)[-3:]), 1)[0]
+
+    def slope(name):
+        return np.polyfit(np.log(sp.ns[-3:]), np.log(sp.mean(name)[-3:]), 1)[0]
+
     assert -1.2 < slope("bias") < -0.8  # "about like 1/n": measured -0.97
     assert -0.75 < slope("variance") < -0.45  # measured -0.60, heading for -1/2
     np.testing.assert_allclose(iso.mean("bias"), 0.5, atol=0.06)  # 1 - n/p

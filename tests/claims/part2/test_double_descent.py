@@ -10,20 +10,35 @@ S = double_descent.settings()
 
 @pytest.fixture(scope="module")
 def dd():  # the chapter's call
-    return double_descent.double_descent(S["n_train"], S["n_test"], S["ratios"], S["seeds"], "fourier",
-                                         S["bandwidth"], S["data_seed"])
+    return double_descent.double_descent(
+        S["n_train"],
+        S["n_test"],
+        S["ratios"],
+        S["seeds"],
+        "fourier",
+        S["bandwidth"],
+        S["data_seed"],
+    )
 
 
 @pytest.fixture(scope="module")
 def relu():  # the chapter's call (exercise)
-    return double_descent.double_descent(S["n_train"], S["relu_n_test"], S["relu_ratios"], S["relu_seeds"], "relu",
-                                         1.0, S["data_seed"])
+    return double_descent.double_descent(
+        S["n_train"],
+        S["relu_n_test"],
+        S["relu_ratios"],
+        S["relu_seeds"],
+        "relu",
+        1.0,
+        S["data_seed"],
+    )
 
 
 @pytest.fixture(scope="module")
 def ridge():  # the chapter's call
-    return double_descent.ridge_at_threshold(S["n_train"], S["n_test"], S["ridge_alphas"], S["seeds"][0],
-                                             S["bandwidth"], S["data_seed"])
+    return double_descent.ridge_at_threshold(
+        S["n_train"], S["n_test"], S["ridge_alphas"], S["seeds"][0], S["bandwidth"], S["data_seed"]
+    )
 
 
 def test_grid_straddles_the_threshold(dd):
@@ -32,7 +47,8 @@ def test_grid_straddles_the_threshold(dd):
 
 
 def test_test_risk_peaks_at_n_equals_n_for_every_seed(dd):
-    # "within a factor": the grid neighbours of N = n are 0.95n and 1.05n; measured: the peak is at 1.0 exactly
+    # "within a factor": the grid neighbours of N = n are 0.95n and 1.05n; measured: the peak is at
+    # 1.0 exactly
     for values in (dd.test_squared, dd.test_zero_one, dd.norm):
         peaks = dd.ratio[np.argmax(values, axis=1)]
         assert np.all((peaks > 0.9) & (peaks < 1.1))
@@ -76,7 +92,8 @@ def test_second_descent_is_monotone_and_ends_below_the_classical_best(dd):
 
 
 def test_largest_model_approaches_the_kernel_interpolant(dd):
-    # Monte Carlo error of 10n features; measured 0.05 points above the kernel in zero-one loss, 12% in squared loss
+    # Monte Carlo error of 10n features; measured 0.05 points above the kernel in zero-one loss,
+    # 12% in squared loss
     assert abs(dd.test_zero_one[:, -1].mean() - dd.kernel.test_zero_one) < 0.015
     assert dd.kernel.test_squared < dd.test_squared[:, -1].mean() < 1.25 * dd.kernel.test_squared
     assert dd.kernel.train_squared < 1e-20
@@ -88,14 +105,18 @@ def test_peak_height_follows_the_norm(dd):
     one = dd.at(1.0)
     assert np.array_equal(np.argsort(dd.test_squared[:, one]), np.argsort(dd.norm[:, one]))
     norm, sq = dd.norm.mean(0), dd.test_squared.mean(0)
-    best = int(np.argmin(sq[:one]))  # "from the classical sweet spot on, they rise and fall together"
-    assert np.all(np.diff(norm[:one + 1]) > 0) and np.all(np.diff(sq[best:one + 1]) > 0)
+    best = int(
+        np.argmin(sq[:one])
+    )  # "from the classical sweet spot on, they rise and fall together"
+    assert np.all(np.diff(norm[: one + 1]) > 0) and np.all(np.diff(sq[best : one + 1]) > 0)
     assert np.all(np.diff(norm[one:]) < 0) and np.all(np.diff(sq[one:]) < 0)
     assert dd.norm[:, one].mean() / dd.norm[:, -1].mean() > 20  # measured about 100
 
 
 def test_small_ridge_removes_the_peak(ridge, dd):
-    assert ridge.alphas[0] == 0 and ridge.test_zero_one[0] == pytest.approx(dd.test_zero_one[0, dd.at(1.0)])
+    assert ridge.alphas[0] == 0 and ridge.test_zero_one[0] == pytest.approx(
+        dd.test_zero_one[0, dd.at(1.0)]
+    )
     assert ridge.alphas[1] == 1e-6
     assert ridge.test_zero_one[1] < 0.7 * ridge.test_zero_one[0]  # measured 0.54 times
     assert ridge.train_squared[1] < 0.02  # "only": measured 5e-3, against 0.6 for the smallest N

@@ -7,8 +7,8 @@ gives the measured value.
 import numpy as np
 import pytest
 
-from generalization.chapters.part2 import double_trouble as dt
 from generalization import variance
+from generalization.chapters.part2 import double_trouble as dt
 
 S = dt.settings()
 
@@ -30,15 +30,25 @@ def at(sw, ratio):
 
 
 def test_grid_and_sizes(sw):
-    assert 1.0 in sw.ratios and sw.ratios.min() == pytest.approx(0.1) and sw.ratios.max() == pytest.approx(10)
-    assert sw.ks[-1] == len(sw.inits) == len(S["inits"]) and len(sw.samplings) == len(S["samplings"])
+    assert (
+        1.0 in sw.ratios
+        and sw.ratios.min() == pytest.approx(0.1)
+        and sw.ratios.max() == pytest.approx(10)
+    )
+    assert sw.ks[-1] == len(sw.inits) == len(S["inits"]) and len(sw.samplings) == len(
+        S["samplings"]
+    )
 
 
 def test_fits_interpolate_beyond_the_threshold(sw):
     over = sw.ratios > 1
-    assert np.all(sw.ridgeless_train_mse[over] < 0.01 * sw.noise_var)  # measured at most 0.001 noise_var
+    assert np.all(
+        sw.ridgeless_train_mse[over] < 0.01 * sw.noise_var
+    )  # measured at most 0.001 noise_var
     assert sw.ridgeless_train_mse[at(sw, 1.0)] < 0.05 * sw.noise_var  # measured 0.026 noise_var
-    assert np.all(sw.ridgeless_train_mse[sw.ratios < 0.9] > 0.3 * sw.noise_var)  # cannot fit the noise: measured at least 0.39
+    assert np.all(
+        sw.ridgeless_train_mse[sw.ratios < 0.9] > 0.3 * sw.noise_var
+    )  # cannot fit the noise: measured at least 0.39
 
 
 def test_peak_at_n_equals_big_n(sw):
@@ -53,7 +63,9 @@ def test_noise_and_initialization_variances_make_the_peak(sw):
     r = sw.ridgeless
     i = at(sw, 1.0)
     assert (r["var_noise"][i] + r["var_init"][i]) / r["test_error"][i] > 0.95  # measured 0.995
-    assert r["var_noise"][i] > 0.3 * r["test_error"][i] and r["var_init"][i] > 0.3 * r["test_error"][i]  # 0.55, 0.44
+    assert (
+        r["var_noise"][i] > 0.3 * r["test_error"][i] and r["var_init"][i] > 0.3 * r["test_error"][i]
+    )  # 0.55, 0.44
     assert abs(r["var_sampling"][i]) < 0.01 * r["test_error"][i]  # measured 0.0006
     assert np.all(np.abs(r["var_sampling"]) < 0.05)  # small everywhere: measured at most 0.028
 
@@ -126,4 +138,6 @@ def test_noise_and_initialization_variances_peak_at_the_threshold(sw):
     for part in ("var_noise", "var_init"):
         values = sw.ridgeless[part]
         assert int(np.argmax(values)) == i
-        assert np.all(np.diff(values[: i + 1]) > 0) and np.all(np.diff(values[i:]) < 0)  # measured: rise, then fall
+        assert np.all(np.diff(values[: i + 1]) > 0) and np.all(
+            np.diff(values[i:]) < 0
+        )  # measured: rise, then fall

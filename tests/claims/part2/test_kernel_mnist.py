@@ -12,8 +12,10 @@ S = kernel_mnist.settings()
 
 @pytest.fixture(scope="module")
 def results():
-    return {kernel: kernel_mnist.error_vs_n(kernel, S["sizes"], S["seeds"], S["noise_levels"])
-            for kernel in ("gaussian", "laplace")}
+    return {
+        kernel: kernel_mnist.error_vs_n(kernel, S["sizes"], S["seeds"], S["noise_levels"])
+        for kernel in ("gaussian", "laplace")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +47,8 @@ def test_wrong_labels_cost_far_less_than_ten_points(results, nearest):
         assert noisy - clean < 0.03  # measured: 2.3 points (Gaussian), 0.6 (Laplace) at n = 4,000
     # "the nearest neighbour ... falls": its loss from noise exceeds the machines' by a wide margin
     assert nearest[1, last] - nearest[0, last] > 2 * max(
-        r.mean("test_error")[1, last] - r.mean("test_error")[0, last] for r in results.values())
+        r.mean("test_error")[1, last] - r.mean("test_error")[0, last] for r in results.values()
+    )
 
 
 # Test error of the clean fits on the largest training set, (low, high) for the Gaussian and the
@@ -57,7 +60,10 @@ ERROR_RANGES = {4000: ((0.025, 0.05), (0.03, 0.055)), 60000: ((0.006, 0.02), (0.
 
 def test_largest_n_errors_are_in_the_expected_range(results):
     (g_low, g_high), (l_low, l_high) = ERROR_RANGES[S["sizes"][-1]]
-    g, l = results["gaussian"].mean("test_error")[0, -1], results["laplace"].mean("test_error")[0, -1]
+    g, l = (
+        results["gaussian"].mean("test_error")[0, -1],
+        results["laplace"].mean("test_error")[0, -1],
+    )
     assert g_low < g < g_high and l_low < l < l_high
 
 
@@ -69,7 +75,9 @@ def test_norm_grows_with_n_and_with_label_noise(results):
 
 
 def test_tuning_a_ridge_barely_helps():
-    ridge = kernel_mnist.ridge_vs_interpolation("gaussian", S["ridge_n"], S["ridge_val"], S["seeds"], S["ridges"])
+    ridge = kernel_mnist.ridge_vs_interpolation(
+        "gaussian", S["ridge_n"], S["ridge_val"], S["seeds"], S["ridges"]
+    )
     gain = (ridge.test_error_interp - ridge.test_error_tuned).mean()
     assert abs(gain) < 0.005  # less than half a percentage point either way (measured 0.01)
     assert ridge.test_error_interp.mean() < 0.08

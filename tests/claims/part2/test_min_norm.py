@@ -16,7 +16,9 @@ def routes():
 
 @pytest.fixture(scope="module")
 def curve():  # the chapter's call (cached: computed once for the book and the tests)
-    return min_norm.risk_curve(min_norm.GAMMAS, SETTINGS["n"], snr=1.0, noise_var=1.0, seeds=SETTINGS["seeds"])
+    return min_norm.risk_curve(
+        min_norm.GAMMAS, SETTINGS["n"], snr=1.0, noise_var=1.0, seeds=SETTINGS["seeds"]
+    )
 
 
 def index(curve, gamma):
@@ -40,7 +42,9 @@ def test_ridge_approaches_min_norm_in_proportion_to_alpha(routes):
 
 
 def test_gd_from_zero_reaches_min_norm_inside_the_row_space(routes):
-    assert routes.steps[0] == 0 and np.all(np.diff(routes.steps) > 0)  # the path is recorded from w = 0 on
+    assert routes.steps[0] == 0 and np.all(
+        np.diff(routes.steps) > 0
+    )  # the path is recorded from w = 0 on
     assert routes.gd_gap[-1] < 1e-13 * routes.gd_gap[0]  # from distance |w_hat| to rounding
     assert routes.gd_gap[-1] < 1e-13
     assert routes.gd_rowspace_gap.max() < 1e-13  # "the rounding of double precision"
@@ -69,7 +73,9 @@ def test_simulation_sits_on_the_closed_form(curve, gamma):
     i = index(curve, gamma)
     exact = linear.expected_risk_gaussian(curve.n, int(curve.p[i]), 1.0, 1.0)
     stderr = curve.risk_std[i] / np.sqrt(len(curve.seeds))
-    assert abs(curve.risk_mean[i] - curve.closed_form[i]) < 3 * stderr + abs(exact - curve.closed_form[i])
+    assert abs(curve.risk_mean[i] - curve.closed_form[i]) < 3 * stderr + abs(
+        exact - curve.closed_form[i]
+    )
     assert abs(curve.risk_mean[i] - exact) < 3 * stderr  # the ledger note: within 3 standard errors
 
 
@@ -110,7 +116,10 @@ def test_norm_blows_up_at_one_and_follows_its_limit(curve):
     assert curve.norm2_mean[i] > 100 * curve.norm2_mean[index(curve, 2.0)]
     for gamma in (2.0, 5.0):
         j = index(curve, gamma)
-        assert abs(curve.norm2_mean[j] - curve.closed_form_norm2[j]) < 3 * curve.norm2_std[j] / np.sqrt(len(curve.seeds)) + 0.02
+        assert (
+            abs(curve.norm2_mean[j] - curve.closed_form_norm2[j])
+            < 3 * curve.norm2_std[j] / np.sqrt(len(curve.seeds)) + 0.02
+        )
 
 
 def test_exercise_best_gamma_for_snr_4():
@@ -118,5 +127,9 @@ def test_exercise_best_gamma_for_snr_4():
     assert best == pytest.approx(2.0)
     assert linear.asymptotic_risk_isotropic(best, 4.0, 1.0) == pytest.approx(3.0)
     grid = np.linspace(1.01, 20, 5000)
-    assert grid[np.argmin(linear.asymptotic_risk_isotropic(grid, 4.0, 1.0))] == pytest.approx(2.0, abs=0.01)
-    assert np.all(np.diff(linear.asymptotic_risk_isotropic(grid, 1.0, 1.0)) < 0)  # snr <= 1: falls to r^2
+    assert grid[np.argmin(linear.asymptotic_risk_isotropic(grid, 4.0, 1.0))] == pytest.approx(
+        2.0, abs=0.01
+    )
+    assert np.all(
+        np.diff(linear.asymptotic_risk_isotropic(grid, 1.0, 1.0)) < 0
+    )  # snr <= 1: falls to r^2

@@ -87,8 +87,14 @@ def test_descent_paths_reach_the_closed_form_limits(result):
 
 def test_exercise_plain_squared_error_doubles_the_step():
     plain = parametrization.homework(x=7, y=10, lr=0.2)
-    assert (plain.after_step["f1"].slope, plain.after_step["f1"].intercept) == (Fraction(24, 10), Fraction(22, 10))
-    assert (plain.after_step["f2"].slope, plain.after_step["f2"].intercept) == (141, Fraction(22, 10))
+    assert (plain.after_step["f1"].slope, plain.after_step["f1"].intercept) == (
+        Fraction(24, 10),
+        Fraction(22, 10),
+    )
+    assert (plain.after_step["f2"].slope, plain.after_step["f2"].intercept) == (
+        141,
+        Fraction(22, 10),
+    )
 
 
 def test_exercise_c_three_sevenths_lands_exactly():

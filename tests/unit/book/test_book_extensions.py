@@ -42,8 +42,8 @@ with open({log!r}, "a") as log:
     log.write("{name} " + os.environ.get("BOOK_SCALE", "quick") + "\\n")
 print("VALUE=" + {module}.value())
 ledger = Ledger()
-ledger.add(paper="somekey", quantity="a value", paper_value=1.0, our_value=float(len({module}.value())),
-           scale="quick", seeds=[0], run_time_s=0.5)
+ledger.add(paper="somekey", quantity="a value", paper_value=1.0,
+           our_value=float(len({module}.value())), scale="quick", seeds=[0], run_time_s=0.5)
 ledger.glue()
 ```
 
@@ -70,17 +70,24 @@ def write_book(folder, watch):
     (folder / "ledger.md").write_text("# Ledger\n\n```{ledger-table}\n```\n")
     (folder / "index.md").write_text("# Tiny book\n\nA test.\n")
     (folder / "_toc.yml").write_text(
-        "format: jb-book\nroot: index\nchapters:\n- file: page_a\n- file: page_b\n- file: ledger\n")
+        "format: jb-book\nroot: index\nchapters:\n- file: page_a\n- file: page_b\n- file: ledger\n"
+    )
     extensions = ["ledger_collect", "offline_site"] + (["cache_guard"] if watch else [])
     local = "\n".join(f"    {name}: {ROOT / 'book' / '_ext'}" for name in extensions)
     config = "  config:\n    cache_guard_package_dir: tinypkg\n" if watch else ""
-    (folder / "_config.yml").write_text(textwrap.dedent("""\
+    (folder / "_config.yml").write_text(
+        textwrap.dedent("""\
         title: Tiny
         only_build_toc_files: true
         execute:
           execute_notebooks: cache
         sphinx:
-        """) + config + "  local_extensions:\n" + local + "\n")
+        """)
+        + config
+        + "  local_extensions:\n"
+        + local
+        + "\n"
+    )
 
 
 def build(folder, scale="quick"):
@@ -88,11 +95,18 @@ def build(folder, scale="quick"):
     log = folder / "executions.log"
     before = log.read_text().splitlines() if log.exists() else []
     env = {**os.environ, "PYTHONPATH": str(ROOT / "code"), "BOOK_SCALE": scale}
-    done = subprocess.run([str(JUPYTER_BOOK), "build", str(folder), "-W", "-n", "--keep-going"],
-                          capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run(
+        [str(JUPYTER_BOOK), "build", str(folder), "-W", "-n", "--keep-going"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    executed = log.read_text().splitlines()[len(before):] if log.exists() else []
-    return sorted(line.split()[0] for line in executed), (folder / "_build" / "html" / "page_a.html").read_text()
+    executed = log.read_text().splitlines()[len(before) :] if log.exists() else []
+    return sorted(line.split()[0] for line in executed), (
+        folder / "_build" / "html" / "page_a.html"
+    ).read_text()
 
 
 def edit(path, old, new):
@@ -119,11 +133,15 @@ def test_a_page_executes_again_exactly_when_its_code_changes(guarded):
     executed, page = build(folder)
     assert executed == ["a"] and "VALUE=ALPHA" in page
 
-    edit(package / "shared.py", '"""The shared word."""', '"""The word both pages use."""')  # a docstring
+    edit(
+        package / "shared.py", '"""The shared word."""', '"""The word both pages use."""'
+    )  # a docstring
     edit(package / "first.py", "def value():", "# a comment\ndef value():")
     assert build(folder)[0] == []
 
-    edit(folder / "page_b.md", "Some prose.", "Other prose.")  # prose only: read again, not executed
+    edit(
+        folder / "page_b.md", "Some prose.", "Other prose."
+    )  # prose only: read again, not executed
     assert build(folder)[0] == []
     assert "Other prose." in (folder / "_build" / "html" / "page_b.html").read_text()
 
@@ -131,7 +149,10 @@ def test_a_page_executes_again_exactly_when_its_code_changes(guarded):
     executed, page = build(folder)
     assert executed == ["a", "b"] and "VALUE=GAMMA" in page
     rows = json.loads((folder / "_build" / "html" / "ledger.json").read_text())
-    assert [row["our_value"] for row in rows] == [5.0, 6.0]  # the ledger followed: "GAMMA", "gamma!"
+    assert [row["our_value"] for row in rows] == [
+        5.0,
+        6.0,
+    ]  # the ledger followed: "GAMMA", "gamma!"
 
     edit(folder / "requirements.txt", "numpy", "numpy==2.4.6")
     assert build(folder)[0] == ["a", "b"]
@@ -158,8 +179,18 @@ def test_ledger_is_collected_into_page_and_json(guarded):
     assert [row["chapter"] for row in rows] == ["page_a", "page_b"]
     row = rows[0]
     assert row["chapter_title"] == "Page a"
-    assert {"paper", "quantity", "paper_value", "our_value", "unit", "scale", "seeds", "spread",
-            "run_time_s", "note"} <= set(row)
+    assert {
+        "paper",
+        "quantity",
+        "paper_value",
+        "our_value",
+        "unit",
+        "scale",
+        "seeds",
+        "spread",
+        "run_time_s",
+        "note",
+    } <= set(row)
     table = (html / "ledger.html").read_text()
     assert "ledger-table" in table and "a value" in table and 'href="page_a.html"' in table
 
@@ -171,4 +202,6 @@ def test_mathjax_is_served_locally(guarded):
     assert "cdn.jsdelivr" not in page
     assert "THEBE_JS_URL" not in page and "sphinx-thebe.js" not in page
     assert (html / "_static" / "mathjax" / "tex-mml-chtml.js").stat().st_size > 500_000
-    assert any((html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    assert any(
+        (html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff")
+    )

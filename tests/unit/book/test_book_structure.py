@@ -8,7 +8,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
-CHAPTERS = [c["file"] for part in TOC["parts"] if part.get("numbered") for c in part["chapters"]]  # with ".md"
+CHAPTERS = [
+    c["file"] for part in TOC["parts"] if part.get("numbered") for c in part["chapters"]
+]  # with ".md"
 REQUIRED_SECTIONS = ("## Overview", "## Reproduction ledger", "## Summary", "## Exercises")
 
 
@@ -16,7 +18,9 @@ def test_every_listed_page_exists():
     files = [TOC["root"]] + [c["file"] for part in TOC["parts"] for c in part["chapters"]]
     for name in files:
         # the entry is the path of the source itself, so that any reader of the TOC finds it
-        assert name.endswith(".md"), f"_toc.yml entry {name} should name its file with the .md suffix"
+        assert name.endswith(".md"), (
+            f"_toc.yml entry {name} should name its file with the .md suffix"
+        )
         assert (ROOT / name).is_file(), f"_toc.yml lists {name}, which does not exist"
 
 
@@ -26,7 +30,9 @@ def test_chapter_follows_the_template(chapter):
     for section in REQUIRED_SECTIONS:
         assert re.search(rf"^{re.escape(section)}\s*$", text, re.M), f"{chapter} lacks '{section}'"
     assert "announce_scale()" in text, "the chapter must state its scale"
-    assert ".glue()" in text and "{glue:md} ledger" in text, "the chapter must glue and show its ledger"
+    assert ".glue()" in text and "{glue:md} ledger" in text, (
+        "the chapter must glue and show its ledger"
+    )
     assert "{footbibliography}" in text, "the chapter must end with its references"
     assert "{exercise}" in text and "{solution}" in text
     assert "savefig" not in text and "allow_errors" not in text

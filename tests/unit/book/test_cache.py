@@ -11,8 +11,13 @@ import pytest
 
 from generalization.book import cache
 
-CHAPTERS = sorted(name for name in cache.module_files() if name.startswith("generalization.chapters.part")
-                  and not name.endswith(("part1", "part2", "part3")) and ".part" in name)
+CHAPTERS = sorted(
+    name
+    for name in cache.module_files()
+    if name.startswith("generalization.chapters.part")
+    and not name.endswith(("part1", "part2", "part3"))
+    and ".part" in name
+)
 
 
 @pytest.fixture
@@ -25,7 +30,11 @@ def package(tmp_path):
 
 
 def changed(copy, before):
-    return sorted(name.rsplit(".", 1)[1] for name in CHAPTERS if cache.code_key([name], copy, files=()) != before[name])
+    return sorted(
+        name.rsplit(".", 1)[1]
+        for name in CHAPTERS
+        if cache.code_key([name], copy, files=()) != before[name]
+    )
 
 
 def edit(path, old, new):
@@ -40,23 +49,52 @@ def test_the_package_has_eleven_chapters():
 
 def test_editing_a_method_used_by_one_chapter_reruns_that_chapter_only(package):
     copy, before = package
-    edit(copy / "variance.py", "return float(np.mean((f_k - target) ** 2))", "return float(np.mean((f_k - target) ** 2)) + 0.0")
+    edit(
+        copy / "variance.py",
+        "return float(np.mean((f_k - target) ** 2))",
+        "return float(np.mean((f_k - target) ** 2)) + 0.0",
+    )
     assert changed(copy, before) == ["double_trouble"]
 
 
 def test_editing_a_method_reruns_exactly_the_chapters_that_import_it_through_others(package):
     copy, before = package
     # linear (the ridge solver) is imported by five chapters; augment by rethinking and bad_minima
-    edit(copy / "linear.py", "return float(risk) if risk.ndim == 0 else risk", "return float(risk) if risk.ndim == 0 else 1.0 * risk")
-    assert changed(copy, before) == ["benign", "double_descent", "double_trouble", "min_norm", "triple_descent"]
-    edit(copy / "augment.py", "max_shift = checks.count(\"max_shift\", max_shift)", "max_shift = int(checks.count(\"max_shift\", max_shift))")
-    assert changed(copy, before) == ["bad_minima", "benign", "double_descent", "double_trouble", "min_norm", "rethinking",
-                                     "triple_descent"]
+    edit(
+        copy / "linear.py",
+        "return float(risk) if risk.ndim == 0 else risk",
+        "return float(risk) if risk.ndim == 0 else 1.0 * risk",
+    )
+    assert changed(copy, before) == [
+        "benign",
+        "double_descent",
+        "double_trouble",
+        "min_norm",
+        "triple_descent",
+    ]
+    edit(
+        copy / "augment.py",
+        'max_shift = checks.count("max_shift", max_shift)',
+        'max_shift = int(checks.count("max_shift", max_shift))',
+    )
+    assert changed(copy, before) == [
+        "bad_minima",
+        "benign",
+        "double_descent",
+        "double_trouble",
+        "min_norm",
+        "rethinking",
+        "triple_descent",
+    ]
 
 
 def test_editing_a_chapter_module_reruns_that_chapter_only(package):
     copy, before = package
-    edit(copy / "chapters" / "part2" / "triple_descent.py", "ABS_MEAN = np.sqrt(2.0 / np.pi)", "ABS_MEAN = np.sqrt(2 / np.pi)")
+    edit(
+        copy / "chapters" / "part2" / "triple_descent.py",
+        "ABS_MEAN = np.sqrt(2.0 / np.pi)",
+        "ABS_MEAN = np.sqrt(2 / np.pi)",
+    )
     assert changed(copy, before) == ["triple_descent"]
 
 
@@ -64,9 +102,13 @@ def test_docstrings_comments_and_layout_do_not_count(package):
     copy, before = package
     path = copy / "kernels.py"
     text = path.read_text()
-    text = text.replace('"""Gaussian and Laplace kernels', '"""Edited: Gaussian and Laplace kernels', 1)
+    text = text.replace(
+        '"""Gaussian and Laplace kernels', '"""Edited: Gaussian and Laplace kernels', 1
+    )
     text = text.replace("# the one matrix product of the block", "# an edited comment")
-    text = text.replace("KERNELS = (\"gaussian\", \"laplace\")", "KERNELS = (\n    \"gaussian\",\n    \"laplace\",\n)")
+    text = text.replace(
+        'KERNELS = ("gaussian", "laplace")', 'KERNELS = (\n    "gaussian",\n    "laplace",\n)'
+    )
     path.write_text(text)
     assert changed(copy, before) == []
 
@@ -85,18 +127,24 @@ def test_requirements_and_extra_enter_the_key(tmp_path):
     first = cache.code_key([name], files=[requirements])
     requirements.write_text("numpy==3\n")
     assert cache.code_key([name], files=[requirements]) != first
-    assert cache.code_key([name], files=[requirements], extra="scale full") != cache.code_key([name], files=[requirements])
+    assert cache.code_key([name], files=[requirements], extra="scale full") != cache.code_key(
+        [name], files=[requirements]
+    )
 
 
 def test_import_graph_reads_relative_absolute_and_function_level_imports():
     graph = cache.import_graph()
     assert "generalization.checks" in graph["generalization.augment"]  # from .checks import count
-    assert "generalization.kernels" in graph["generalization.chapters.part2.double_descent"]  # inside a function
+    assert (
+        "generalization.kernels" in graph["generalization.chapters.part2.double_descent"]
+    )  # inside a function
     assert {"generalization.bank", "generalization.pca", "generalization.book.cache"} <= graph[
-        "generalization.chapters.part2.deep_double_descent"]
+        "generalization.chapters.part2.deep_double_descent"
+    ]
     # importing a chapter runs the __init__ of every package above it
     assert {"generalization", "generalization.chapters", "generalization.chapters.part1"} <= graph[
-        "generalization.chapters.part1.rethinking"]
+        "generalization.chapters.part1.rethinking"
+    ]
     with pytest.raises(ValueError, match="names must be modules of the package; got"):
         cache.dependencies(["generalization.nothing"], graph)
 
@@ -120,11 +168,19 @@ def test_page_modules_come_from_code_cells_only():
         from generalization import features
         ```
         """)
-    assert cache.page_imports(page) == {"generalization", "generalization.data", "generalization.nets",
-                                        "generalization.chapters.part1", "generalization.chapters.part1.rethinking",
-                                        "generalization.book.ledger", "generalization.book.ledger.Ledger"}
+    assert cache.page_imports(page) == {
+        "generalization",
+        "generalization.data",
+        "generalization.nets",
+        "generalization.chapters.part1",
+        "generalization.chapters.part1.rethinking",
+        "generalization.book.ledger",
+        "generalization.book.ledger.Ledger",
+    }
     modules = cache.page_modules(page)
-    assert "generalization.chapters.part1.rethinking" in modules and "generalization.book" in modules
+    assert (
+        "generalization.chapters.part1.rethinking" in modules and "generalization.book" in modules
+    )
     assert "generalization.kernels" not in modules and "generalization.features" not in modules
 
 
@@ -149,7 +205,9 @@ def test_results_of_a_module_live_under_its_key_and_stale_keys_are_pruned(tmp_pa
     module = "generalization.chapters.part2.min_norm"
     stale = tmp_path / module / ("0" * 16)
     legacy = tmp_path / ("1" * 16)  # the earlier layout: one folder per whole-package hash
-    other = tmp_path / "generalization.chapters.part1.rethinking" / ("2" * 16)  # another chapter: kept
+    other = (
+        tmp_path / "generalization.chapters.part1.rethinking" / ("2" * 16)
+    )  # another chapter: kept
     notes = tmp_path / "notes"  # not a cache folder of ours
     for folder in (stale, legacy, other, notes):
         folder.mkdir(parents=True)

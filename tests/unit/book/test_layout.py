@@ -30,8 +30,10 @@ RESULT_CACHE = "generalization.book.cache"
 
 
 def layer(name):
-    """``"core"``, ``"method"``, ``"book"``, ``"chapter"`` or ``"package"`` (the ``__init__`` of book/,
-    chapters/ or partN/, which hold only a docstring)."""
+    """``"core"``, ``"method"``, ``"book"``, ``"chapter"`` or ``"package"``.
+
+    ``"package"``: the ``__init__`` of book/, chapters/ or partN/, which hold only a docstring.
+    """
     if name in CORE:
         return "core"
     parts = name.split(".")
@@ -77,21 +79,40 @@ def test_each_kind_of_code_is_present():
     kinds = {}
     for name in import_graph():
         kinds.setdefault(layer(name), set()).add(name)
-    assert {"generalization.kernels", "generalization.linear", "generalization.nets"} <= kinds["method"]
+    assert {"generalization.kernels", "generalization.linear", "generalization.nets"} <= kinds[
+        "method"
+    ]
     assert {"generalization.book.ledger", RESULT_CACHE} <= kinds["book"]
     assert len(kinds["chapter"]) == len(PAGES)
 
 
-@pytest.mark.parametrize("edge, why", [
-    (("generalization.linear", "generalization.chapters.part2.min_norm"), "a method imports a chapter"),
-    (("generalization.nets", "generalization.book.cache"), "a method imports a book module"),
-    (("generalization.book.ledger", "generalization.data"), "a book helper imports a method"),
-    (("generalization.book.cache", "generalization.chapters.part1.rethinking"), "a book helper imports a chapter"),
-    (("generalization.chapters.part1.bad_minima", "generalization.chapters.part1.rethinking"),
-     "a chapter imports another chapter"),
-    (("generalization.chapters.part2.benign", "generalization.book.plotting"), "a chapter imports a page helper"),
-    (("generalization.checks", "generalization.data"), "core imports only core"),
-])
+@pytest.mark.parametrize(
+    "edge, why",
+    [
+        (
+            ("generalization.linear", "generalization.chapters.part2.min_norm"),
+            "a method imports a chapter",
+        ),
+        (("generalization.nets", "generalization.book.cache"), "a method imports a book module"),
+        (("generalization.book.ledger", "generalization.data"), "a book helper imports a method"),
+        (
+            ("generalization.book.cache", "generalization.chapters.part1.rethinking"),
+            "a book helper imports a chapter",
+        ),
+        (
+            (
+                "generalization.chapters.part1.bad_minima",
+                "generalization.chapters.part1.rethinking",
+            ),
+            "a chapter imports another chapter",
+        ),
+        (
+            ("generalization.chapters.part2.benign", "generalization.book.plotting"),
+            "a chapter imports a page helper",
+        ),
+        (("generalization.checks", "generalization.data"), "core imports only core"),
+    ],
+)
 def test_the_check_catches_every_kind_of_violation(edge, why):
     graph = {name: set(imported) for name, imported in import_graph().items()}
     graph[edge[0]].add(edge[1])
@@ -102,7 +123,8 @@ def test_the_check_catches_every_kind_of_violation(edge, why):
 def test_a_chapter_may_use_methods_and_the_result_cache():
     graph = import_graph()
     assert {"generalization.data", "generalization.nets", RESULT_CACHE} <= graph[
-        "generalization.chapters.part1.rethinking"]
+        "generalization.chapters.part1.rethinking"
+    ]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=str)
@@ -113,16 +135,26 @@ def test_every_page_has_its_chapter_module_and_claims_tests(page):
     assert module.is_file(), f"{page} has no chapter module {module.relative_to(ROOT)}"
     assert claims.is_file(), f"{page} has no claims tests {claims.relative_to(ROOT)}"
     assert "def test_" in claims.read_text()
-    assert f"chapters.{part} import {name}" in claims.read_text(), f"{claims.name} must call the chapter's module"
+    assert f"chapters.{part} import {name}" in claims.read_text(), (
+        f"{claims.name} must call the chapter's module"
+    )
 
 
 def test_nothing_lacks_its_page():
     pages = {(p.parent.name, p.stem) for p in PAGES}
-    modules = {(p.parent.name, p.stem) for p in (ROOT / "code" / "generalization" / "chapters").glob("part*/*.py")
-               if p.stem != "__init__"}
-    claims = {(p.parent.name, p.stem[len("test_"):]) for p in (ROOT / "tests" / "claims").glob("part*/test_*.py")}
-    units = {(p.parent.name, p.stem[len("test_"):-len("_module")])
-             for p in (ROOT / "tests" / "unit" / "chapters").glob("part*/test_*_module.py")}
+    modules = {
+        (p.parent.name, p.stem)
+        for p in (ROOT / "code" / "generalization" / "chapters").glob("part*/*.py")
+        if p.stem != "__init__"
+    }
+    claims = {
+        (p.parent.name, p.stem[len("test_") :])
+        for p in (ROOT / "tests" / "claims").glob("part*/test_*.py")
+    }
+    units = {
+        (p.parent.name, p.stem[len("test_") : -len("_module")])
+        for p in (ROOT / "tests" / "unit" / "chapters").glob("part*/test_*_module.py")
+    }
     assert modules == pages, "chapter modules and pages differ"
     assert claims == pages, "claims files and pages differ"
     assert units <= pages, f"unit tests of chapters without a page: {sorted(units - pages)}"

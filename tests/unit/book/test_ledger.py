@@ -7,8 +7,17 @@ from generalization.book.ledger import FIELDS, MIMETYPE, Ledger
 
 
 def make(**overrides):
-    row = dict(paper="zhang2017understanding", quantity="test error", paper_value=1.2, our_value=1.31,
-               unit="%", scale="quick", seeds=[0, 1, 2], spread=0.05, run_time_s=12.5)
+    row = dict(
+        paper="zhang2017understanding",
+        quantity="test error",
+        paper_value=1.2,
+        our_value=1.31,
+        unit="%",
+        scale="quick",
+        seeds=[0, 1, 2],
+        spread=0.05,
+        run_time_s=12.5,
+    )
     row.update(overrides)
     ledger = Ledger()
     ledger.add(**row)
@@ -34,7 +43,9 @@ def test_markdown_table_cites_the_paper_and_formats_values():
 
 
 def test_strings_and_deterministic_rows_print_cleanly():
-    text = make(paper_value="about 1.2", seeds="none (exact)", spread=None, unit="", run_time_s=0.0004).to_markdown()
+    text = make(
+        paper_value="about 1.2", seeds="none (exact)", spread=None, unit="", run_time_s=0.0004
+    ).to_markdown()
     assert "| about 1.2 | 1.31 | quick | none (exact) | n/a | < 1 ms |" in text
     assert "Unit" not in text
 

@@ -12,7 +12,9 @@ def test_house_style_sets_size_fonts_and_palette():
     rc = matplotlib.rcParams
     assert tuple(rc["figure.figsize"]) == plotting.FIGSIZE
     assert rc["font.size"] >= 11 and rc["xtick.labelsize"] >= 10
-    assert [c.lower() for c in rc["axes.prop_cycle"].by_key()["color"]] == [c.lower() for c in plotting.PALETTE]
+    assert [c.lower() for c in rc["axes.prop_cycle"].by_key()["color"]] == [
+        c.lower() for c in plotting.PALETTE
+    ]
     fig, ax = plt.subplots()
     assert tuple(fig.get_size_inches()) == plotting.FIGSIZE
     plt.close(fig)

@@ -38,10 +38,24 @@ RECIPES = ("plain SGD", "regularized")
 """The two ways to train on the correct labels, in column order of :class:`InitComparison`."""
 
 SETTINGS = {
-    "quick": dict(n_train=300, n_test=2000, hidden=(512,), seeds=(0, 1, 2), copies=8, max_epochs=300,
-                  reg_epochs=40),
-    "full": dict(n_train=10000, n_test=10000, hidden=(512,), seeds=(0, 1, 2), copies=10, max_epochs=500,
-                 reg_epochs=150),
+    "quick": dict(
+        n_train=300,
+        n_test=2000,
+        hidden=(512,),
+        seeds=(0, 1, 2),
+        copies=8,
+        max_epochs=300,
+        reg_epochs=40,
+    ),
+    "full": dict(
+        n_train=10000,
+        n_test=10000,
+        hidden=(512,),
+        seeds=(0, 1, 2),
+        copies=10,
+        max_epochs=500,
+        reg_epochs=150,
+    ),
 }
 
 
@@ -61,8 +75,17 @@ def adversarial_init(X, hidden, copies, seed, lr=2e-3, batch_size=250, max_epoch
     X_rep = replicate(X, copies, max_shift, seed=seed)
     y_rep = data.random_labels(np.zeros(X_rep.shape[0], dtype=np.int64), seed=seed + 1000)
     model = nets.mlp(hidden=hidden, seed=seed)
-    log = nets.train(model, X_rep, y_rep, lr=lr, optimizer="adam", num_epochs=checks.count("max_epochs", max_epochs),
-                     batch_size=batch_size, stop_at_train_acc=1.0, seed=seed)
+    log = nets.train(
+        model,
+        X_rep,
+        y_rep,
+        lr=lr,
+        optimizer="adam",
+        num_epochs=checks.count("max_epochs", max_epochs),
+        batch_size=batch_size,
+        stop_at_train_acc=1.0,
+        seed=seed,
+    )
     return model, log
 
 
@@ -72,7 +95,8 @@ class InitComparison:
 
     ``train_curves[i][r][s]`` holds the training accuracy after each epoch (epoch 0 first),
     ``test_curves[i][r][s]`` the test accuracy after the epochs ``test_epochs[i][r][s]``.
-    ``epochs_to_fit`` is NaN where 100% training accuracy was not reached. ``pretrain_epochs``/``pretrain_acc`` (per seed) describe the adversarial
+    ``epochs_to_fit`` is NaN where 100% training accuracy was not reached.
+    ``pretrain_epochs``/``pretrain_acc`` (per seed) describe the adversarial
     pre-training; ``start_norm`` (``(2, n_seeds)``) and ``weight_norm`` are the norms of the
     weights before and after training on the correct labels, ``distance`` the distance the
     weights moved during it.
@@ -102,9 +126,23 @@ class InitComparison:
 
 
 @cached
-def compare_initializations(n_train, n_test, hidden, seeds, copies, max_epochs, reg_epochs, lr=0.05,
-                            batch_size=50, reg_lr=0.02, momentum=0.9, weight_decay=5e-4, max_shift=2, test_every=5,
-                            recipes=RECIPES):
+def compare_initializations(
+    n_train,
+    n_test,
+    hidden,
+    seeds,
+    copies,
+    max_epochs,
+    reg_epochs,
+    lr=0.05,
+    batch_size=50,
+    reg_lr=0.02,
+    momentum=0.9,
+    weight_decay=5e-4,
+    max_shift=2,
+    test_every=5,
+    recipes=RECIPES,
+):
     """Train on the correct labels from a random and from an adversarial start, two ways.
 
     For each seed: draw ``n_train`` MNIST training images; build the adversarial start with
@@ -122,7 +160,10 @@ def compare_initializations(n_train, n_test, hidden, seeds, copies, max_epochs, 
     """
     n_train, n_test = checks.count("n_train", n_train), checks.count("n_test", n_test)
     copies, test_every = checks.count("copies", copies), checks.count("test_every", test_every)
-    max_epochs, reg_epochs = checks.count("max_epochs", max_epochs), checks.count("reg_epochs", reg_epochs)
+    max_epochs, reg_epochs = (
+        checks.count("max_epochs", max_epochs),
+        checks.count("reg_epochs", reg_epochs),
+    )
     seeds = checks.integers("seeds", seeds)
     lr, reg_lr = checks.positive("lr", lr), checks.positive("reg_lr", reg_lr)
     momentum = checks.number("momentum", momentum, low=0, high=1, high_open=True)
@@ -132,7 +173,12 @@ def compare_initializations(n_train, n_test, hidden, seeds, copies, max_epochs, 
     mnist = data.load_mnist()
     X_test, y_test = mnist.X_test[:n_test], mnist.y_test[:n_test]
     shape = (len(INITS), len(recipes), len(seeds))
-    final, test, fit, norm = np.zeros(shape), np.zeros(shape), np.full(shape, np.nan), np.zeros(shape)
+    final, test, fit, norm = (
+        np.zeros(shape),
+        np.zeros(shape),
+        np.full(shape, np.nan),
+        np.zeros(shape),
+    )
     moved = np.zeros(shape)
     start_norm = np.zeros((len(INITS), len(seeds)))
     train_curves = [[[None] * len(seeds) for _ in recipes] for _ in INITS]
@@ -140,9 +186,16 @@ def compare_initializations(n_train, n_test, hidden, seeds, copies, max_epochs, 
     test_epochs = [[[None] * len(seeds) for _ in recipes] for _ in INITS]
     pre_epochs, pre_acc = np.full(len(seeds), np.nan), np.zeros(len(seeds))
     options = {
-        "plain SGD": dict(lr=lr, momentum=0.0, weight_decay=0.0, num_epochs=max_epochs, stop_at_train_acc=1.0),
-        "regularized": dict(lr=reg_lr, momentum=momentum, weight_decay=weight_decay, num_epochs=reg_epochs,
-                            augment=random_shift(max_shift)),
+        "plain SGD": dict(
+            lr=lr, momentum=0.0, weight_decay=0.0, num_epochs=max_epochs, stop_at_train_acc=1.0
+        ),
+        "regularized": dict(
+            lr=reg_lr,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            num_epochs=reg_epochs,
+            augment=random_shift(max_shift),
+        ),
     }
     for s, seed in enumerate(seeds):
         X, y = data.subsample(mnist.X_train, mnist.y_train, n_train, seed=seed)
@@ -154,8 +207,17 @@ def compare_initializations(n_train, n_test, hidden, seeds, copies, max_epochs, 
             start_norm[i, s] = nets.weight_norm(starts[init])
             for r, recipe in enumerate(recipes):
                 model = copy.deepcopy(starts[init])
-                log = nets.train(model, X, y, X_test, y_test, batch_size=batch_size, test_every=test_every, seed=seed,
-                                 **options[recipe])
+                log = nets.train(
+                    model,
+                    X,
+                    y,
+                    X_test,
+                    y_test,
+                    batch_size=batch_size,
+                    test_every=test_every,
+                    seed=seed,
+                    **options[recipe],
+                )
                 final[i, r, s], test[i, r, s] = log.train_acc[-1], log.test_acc[-1]
                 fit[i, r, s] = log.epochs_to_fit if log.epochs_to_fit is not None else np.nan
                 norm[i, r, s] = nets.weight_norm(model)
@@ -164,8 +226,20 @@ def compare_initializations(n_train, n_test, hidden, seeds, copies, max_epochs, 
                 last = len(log.train_acc) - 1
                 test_curves[i][r][s] = np.array(log.test_acc)
                 test_epochs[i][r][s] = np.unique(np.r_[np.arange(0, last + 1, test_every), last])
-    return InitComparison(seeds=seeds, recipes=recipes, n_replicated=copies * n_train, final_train_acc=final,
-                          test_acc=test,
-                          epochs_to_fit=fit, weight_norm=norm, distance=moved, start_norm=start_norm, train_curves=train_curves,
-                          test_curves=test_curves, test_epochs=test_epochs, pretrain_epochs=pre_epochs, pretrain_acc=pre_acc,
-                          run_time_s=time.perf_counter() - start)
+    return InitComparison(
+        seeds=seeds,
+        recipes=recipes,
+        n_replicated=copies * n_train,
+        final_train_acc=final,
+        test_acc=test,
+        epochs_to_fit=fit,
+        weight_norm=norm,
+        distance=moved,
+        start_norm=start_norm,
+        train_curves=train_curves,
+        test_curves=test_curves,
+        test_epochs=test_epochs,
+        pretrain_epochs=pre_epochs,
+        pretrain_acc=pre_acc,
+        run_time_s=time.perf_counter() - start,
+    )

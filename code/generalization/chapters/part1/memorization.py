@@ -36,12 +36,38 @@ FIT_THRESHOLD = math.log(2)
 above 1/2, so it is certainly the predicted class."""
 
 SETTINGS = {
-    "quick": dict(n_train=1000, n_test=2000, hidden=(256,), lr=1e-3, batch_size=100, seeds=(0, 1, 2),
-                  real_epochs=20, random_epochs=40, noise_levels=(0.2, 0.4, 0.6, 0.8), noise_seeds=(0,),
-                  noise_epochs=50, reg_level=0.4, reg_seeds=(0, 1), easy_fraction=0.1),
-    "full": dict(n_train=10000, n_test=10000, hidden=(512,), lr=1e-3, batch_size=100, seeds=(0, 1, 2, 3, 4),
-                 real_epochs=30, random_epochs=150, noise_levels=(0.2, 0.4, 0.6, 0.8), noise_seeds=(0, 1, 2),
-                 noise_epochs=150, reg_level=0.4, reg_seeds=(0, 1, 2), easy_fraction=0.1),
+    "quick": dict(
+        n_train=1000,
+        n_test=2000,
+        hidden=(256,),
+        lr=1e-3,
+        batch_size=100,
+        seeds=(0, 1, 2),
+        real_epochs=20,
+        random_epochs=40,
+        noise_levels=(0.2, 0.4, 0.6, 0.8),
+        noise_seeds=(0,),
+        noise_epochs=50,
+        reg_level=0.4,
+        reg_seeds=(0, 1),
+        easy_fraction=0.1,
+    ),
+    "full": dict(
+        n_train=10000,
+        n_test=10000,
+        hidden=(512,),
+        lr=1e-3,
+        batch_size=100,
+        seeds=(0, 1, 2, 3, 4),
+        real_epochs=30,
+        random_epochs=150,
+        noise_levels=(0.2, 0.4, 0.6, 0.8),
+        noise_seeds=(0, 1, 2),
+        noise_epochs=150,
+        reg_level=0.4,
+        reg_seeds=(0, 1, 2),
+        easy_fraction=0.1,
+    ),
 }
 
 REGULARIZERS = {
@@ -63,6 +89,7 @@ def settings(scale=None):
 
 
 # --- per-example statistics -------------------------------------------------------------
+
 
 def learning_epochs(example_loss, threshold=FIT_THRESHOLD):
     """Epoch in which each example is first fitted.
@@ -95,7 +122,9 @@ def easiest(example_loss, k, threshold=FIT_THRESHOLD):
     """
     loss = checks.array("example_loss", example_loss, ndim=2, finite=False)
     k = checks.count("k", k, maximum=loss.shape[1])
-    order = np.lexsort((loss.mean(axis=0), learning_epochs(loss, threshold)))  # last key sorts first
+    order = np.lexsort(
+        (loss.mean(axis=0), learning_epochs(loss, threshold))
+    )  # last key sorts first
     return order[:k]
 
 
@@ -103,7 +132,9 @@ def overlap(a, b):
     """``|a & b| / |a|`` for two equally large sets of indices."""
     a, b = np.unique(np.asarray(a)), np.unique(np.asarray(b))
     if a.ndim != 1 or a.size == 0 or a.size != b.size:
-        raise ValueError(f"a and b must be non-empty sets of the same size; got sizes {a.size} and {b.size}.")
+        raise ValueError(
+            f"a and b must be non-empty sets of the same size; got sizes {a.size} and {b.size}."
+        )
     return np.intersect1d(a, b).size / a.size
 
 
@@ -111,7 +142,9 @@ def pairwise(values, statistic):
     """``statistic(values[i], values[j])`` for every pair ``i < j`` of rows, as an array."""
     if len(values) < 2:
         raise ValueError(f"pairwise statistics need at least two rows (seeds); got {len(values)}.")
-    return np.array([statistic(values[i], values[j]) for i, j in combinations(range(len(values)), 2)])
+    return np.array(
+        [statistic(values[i], values[j]) for i, j in combinations(range(len(values)), 2)]
+    )
 
 
 def rank_correlation(a, b):
@@ -120,7 +153,10 @@ def rank_correlation(a, b):
 
     a, b = checks.array("a", a, ndim=1), checks.array("b", b, ndim=1)
     if a.shape != b.shape or a.size < 3:
-        raise ValueError(f"a and b must be vectors of the same length (at least 3); got shapes {a.shape} and {b.shape}.")
+        raise ValueError(
+            f"a and b must be vectors of the same length (at least 3); got shapes {a.shape} and "
+            f"{b.shape}."
+        )
     return float(spearmanr(a, b)[0])
 
 
@@ -145,10 +181,12 @@ def neighbourhood(X, y, k=10, block=1000):
     X = checks.array("X", X, ndim=2, dtype=np.float64)
     y = np.asarray(y)
     if y.shape != (X.shape[0],):
-        raise ValueError(f"y must have shape ({X.shape[0]},), one label per row of X; got shape {y.shape}.")
+        raise ValueError(
+            f"y must have shape ({X.shape[0]},), one label per row of X; got shape {y.shape}."
+        )
     n = X.shape[0]
     k = checks.count("k", k, maximum=n - 1)
-    squared = (X ** 2).sum(axis=1)
+    squared = (X**2).sum(axis=1)
     nearest, agreement = np.empty(n), np.empty(n)
     for start in range(0, n, block):
         rows = slice(start, min(start + block, n))
@@ -162,6 +200,7 @@ def neighbourhood(X, y, k=10, block=1000):
 
 
 # --- experiment 1: easy examples on real and random labels ----------------------------
+
 
 def training_subset(n_train, seed=DATA_SEED):
     """The fixed MNIST training subset ``(X, y)`` shared by every run of the chapter."""
@@ -191,7 +230,7 @@ class Difficulty:
 
 @cached
 def example_difficulty(n_train, hidden, seeds, real_epochs, random_epochs, lr, batch_size):
-    """Train on the true and on random labels of one fixed subset, once per seed; keep per-example losses.
+    """Train on the true and on random labels of one fixed subset, once per seed; keep every loss.
 
     The images and the random labels are the same in every run; the seed changes only the
     initialization and the order of the batches.
@@ -199,24 +238,47 @@ def example_difficulty(n_train, hidden, seeds, real_epochs, random_epochs, lr, b
     checks.integers("seeds", seeds, min_length=2)  # runs to compare
     start = time.perf_counter()
     X, y = training_subset(n_train)
-    labels = {"real": (y, real_epochs), "random labels": (data.random_labels(y, seed=DATA_SEED + 1), random_epochs)}
+    labels = {
+        "real": (y, real_epochs),
+        "random labels": (data.random_labels(y, seed=DATA_SEED + 1), random_epochs),
+    }
     losses, learned, accs, nearest, agreement = {}, {}, {}, {}, {}
     for name, (y_fit, num_epochs) in labels.items():
         runs = []
         for seed in seeds:
             model = nets.mlp(hidden=hidden, seed=seed)
             with nets.threads(1):  # small matrices: one thread is 2-6x faster than two
-                runs.append(nets.train(model, X, y_fit, lr=lr, optimizer="adam", num_epochs=num_epochs,
-                                       batch_size=batch_size, record_example_loss=True, seed=seed))
+                runs.append(
+                    nets.train(
+                        model,
+                        X,
+                        y_fit,
+                        lr=lr,
+                        optimizer="adam",
+                        num_epochs=num_epochs,
+                        batch_size=batch_size,
+                        record_example_loss=True,
+                        seed=seed,
+                    )
+                )
         losses[name] = np.stack([log.example_loss for log in runs])
         learned[name] = np.stack([learning_epochs(log.example_loss) for log in runs])
         accs[name] = np.array([log.train_acc for log in runs])
         nearest[name], agreement[name] = neighbourhood(X, y_fit)
-    return Difficulty(datasets=tuple(labels), seeds=tuple(seeds), example_loss=losses, learning_epoch=learned,
-                      train_acc=accs, nearest=nearest, agreement=agreement, run_time_s=time.perf_counter() - start)
+    return Difficulty(
+        datasets=tuple(labels),
+        seeds=tuple(seeds),
+        example_loss=losses,
+        learning_epoch=learned,
+        train_acc=accs,
+        nearest=nearest,
+        agreement=agreement,
+        run_time_s=time.perf_counter() - start,
+    )
 
 
 # --- experiment 2: clean and noisy labels, with and without regularization ------------
+
 
 class _GroupAccuracy:
     """An ``on_epoch`` callback for :func:`nets.train`: eval-mode accuracy on named groups."""
@@ -256,8 +318,10 @@ class NoisyRun:
 
 
 @cached
-def noisy_run(n_train, n_test, hidden, noise_level, seed, num_epochs, lr, batch_size, regularizer="none"):
-    """Corrupt a fraction ``noise_level`` of the training labels (seed ``seed``) and train one network."""
+def noisy_run(
+    n_train, n_test, hidden, noise_level, seed, num_epochs, lr, batch_size, regularizer="none"
+):
+    """Corrupt a fraction ``noise_level`` of the labels (seed ``seed``) and train one network."""
     import torch
 
     checks.choice("regularizer", regularizer, tuple(REGULARIZERS))
@@ -271,20 +335,42 @@ def noisy_run(n_train, n_test, hidden, noise_level, seed, num_epochs, lr, batch_
     model = nets.mlp(hidden=hidden, dropout=options.get("dropout", 0.0), seed=seed)
 
     def tensors(X_part, y_part):
-        return torch.tensor(np.asarray(X_part, dtype=np.float32)), torch.tensor(np.asarray(y_part, dtype=np.int64))
+        return torch.tensor(np.asarray(X_part, dtype=np.float32)), torch.tensor(
+            np.asarray(y_part, dtype=np.int64)
+        )
 
-    groups = {"clean": tensors(X[~changed], y_noisy[~changed]), "noisy": tensors(X[changed], y_noisy[changed]),
-              "test": tensors(mnist.X_test[:n_test], mnist.y_test[:n_test])}
+    groups = {
+        "clean": tensors(X[~changed], y_noisy[~changed]),
+        "noisy": tensors(X[changed], y_noisy[changed]),
+        "test": tensors(mnist.X_test[:n_test], mnist.y_test[:n_test]),
+    }
     probe = _GroupAccuracy(groups)
     with nets.threads(1):  # small matrices: one thread is 2-6x faster than two
-        log = nets.train(model, X, y_noisy, lr=lr, optimizer="adam", num_epochs=num_epochs, batch_size=batch_size,
-                         weight_decay=options.get("weight_decay", 0.0), on_epoch=probe, record_example_loss=True,
-                         seed=seed)
+        log = nets.train(
+            model,
+            X,
+            y_noisy,
+            lr=lr,
+            optimizer="adam",
+            num_epochs=num_epochs,
+            batch_size=batch_size,
+            weight_decay=options.get("weight_decay", 0.0),
+            on_epoch=probe,
+            record_example_loss=True,
+            seed=seed,
+        )
     acc = {name: np.array(values) for name, values in probe.accuracy.items()}
-    return NoisyRun(noise_level=float(noise_level), seed=int(seed), regularizer=regularizer,
-                    clean_acc=acc["clean"], noisy_acc=acc["noisy"], test_acc=acc["test"],
-                    clean_loss=log.example_loss[:, ~changed].mean(axis=1),
-                    noisy_loss=log.example_loss[:, changed].mean(axis=1), run_time_s=time.perf_counter() - start)
+    return NoisyRun(
+        noise_level=float(noise_level),
+        seed=int(seed),
+        regularizer=regularizer,
+        clean_acc=acc["clean"],
+        noisy_acc=acc["noisy"],
+        test_acc=acc["test"],
+        clean_loss=log.example_loss[:, ~changed].mean(axis=1),
+        noisy_loss=log.example_loss[:, changed].mean(axis=1),
+        run_time_s=time.perf_counter() - start,
+    )
 
 
 @dataclass(frozen=True)
@@ -303,20 +389,46 @@ class NoisyGrid:
     run_time_s: float
 
 
-def noisy_grid(n_train, n_test, hidden, noise_levels, seeds, num_epochs, lr, batch_size, regularizers=("none",)):
+def noisy_grid(
+    n_train, n_test, hidden, noise_levels, seeds, num_epochs, lr, batch_size, regularizers=("none",)
+):
     """Every combination of ``regularizers``, ``noise_levels`` and ``seeds`` (each run cached)."""
     checks.numbers("noise_levels", noise_levels, low=0, high=1, low_open=True, high_open=True)
     checks.integers("seeds", seeds)
     checks.selection("regularizers", regularizers, tuple(REGULARIZERS))
-    runs = [[[noisy_run(n_train, n_test, hidden, level, seed, num_epochs, lr, batch_size, regularizer=reg)
-              for seed in seeds] for level in noise_levels] for reg in regularizers]
+    runs = [
+        [
+            [
+                noisy_run(
+                    n_train,
+                    n_test,
+                    hidden,
+                    level,
+                    seed,
+                    num_epochs,
+                    lr,
+                    batch_size,
+                    regularizer=reg,
+                )
+                for seed in seeds
+            ]
+            for level in noise_levels
+        ]
+        for reg in regularizers
+    ]
 
     def stack(field):
         return np.array([[[getattr(run, field) for run in row] for row in block] for block in runs])
 
-    return NoisyGrid(regularizers=tuple(regularizers), noise_levels=tuple(noise_levels), seeds=tuple(seeds),
-                     clean_acc=stack("clean_acc"), noisy_acc=stack("noisy_acc"), test_acc=stack("test_acc"),
-                     run_time_s=float(sum(run.run_time_s for block in runs for row in block for run in row)))
+    return NoisyGrid(
+        regularizers=tuple(regularizers),
+        noise_levels=tuple(noise_levels),
+        seeds=tuple(seeds),
+        clean_acc=stack("clean_acc"),
+        noisy_acc=stack("noisy_acc"),
+        test_acc=stack("test_acc"),
+        run_time_s=float(sum(run.run_time_s for block in runs for row in block for run in row)),
+    )
 
 
 def epochs_to_reach(curve, target):

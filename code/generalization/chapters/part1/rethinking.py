@@ -25,12 +25,30 @@ from generalization.book.cache import cached
 CORRUPTIONS = ("true labels", "random labels", "shuffled pixels", "random pixels", "Gaussian noise")
 
 SETTINGS = {
-    "quick": dict(n_train=1000, n_test=2000, hidden=(512,), seeds=(0, 1, 2), max_epochs=400,
-                  augment_epochs=50, lr=1e-3, batch_size=100, fractions=(0.0, 0.25, 0.5, 0.75, 1.0),
-                  curve_seeds=(0,)),
-    "full": dict(n_train=10000, n_test=10000, hidden=(512,), seeds=(0, 1, 2), max_epochs=1000,
-                 augment_epochs=1000, lr=1e-3, batch_size=100, fractions=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
-                 curve_seeds=(0, 1, 2)),
+    "quick": dict(
+        n_train=1000,
+        n_test=2000,
+        hidden=(512,),
+        seeds=(0, 1, 2),
+        max_epochs=400,
+        augment_epochs=50,
+        lr=1e-3,
+        batch_size=100,
+        fractions=(0.0, 0.25, 0.5, 0.75, 1.0),
+        curve_seeds=(0,),
+    ),
+    "full": dict(
+        n_train=10000,
+        n_test=10000,
+        hidden=(512,),
+        seeds=(0, 1, 2),
+        max_epochs=1000,
+        augment_epochs=1000,
+        lr=1e-3,
+        batch_size=100,
+        fractions=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+        curve_seeds=(0, 1, 2),
+    ),
 }
 
 
@@ -63,12 +81,37 @@ def _split(n_train, n_test, seed):
     return X, y, mnist.X_test[:n_test], mnist.y_test[:n_test]
 
 
-def _fit(X, y, X_test, y_test, hidden, max_epochs, lr, batch_size, seed, dropout=0.0, weight_decay=0.0,
-         augment=None):
+def _fit(
+    X,
+    y,
+    X_test,
+    y_test,
+    hidden,
+    max_epochs,
+    lr,
+    batch_size,
+    seed,
+    dropout=0.0,
+    weight_decay=0.0,
+    augment=None,
+):
     model = nets.mlp(hidden=hidden, dropout=dropout, seed=seed)
-    return nets.train(model, X, y, X_test, y_test, lr=lr, optimizer="adam", num_epochs=max_epochs,
-                      batch_size=batch_size, weight_decay=weight_decay, augment=augment,
-                      stop_at_train_acc=1.0, test_every=max_epochs, seed=seed)
+    return nets.train(
+        model,
+        X,
+        y,
+        X_test,
+        y_test,
+        lr=lr,
+        optimizer="adam",
+        num_epochs=max_epochs,
+        batch_size=batch_size,
+        weight_decay=weight_decay,
+        augment=augment,
+        stop_at_train_acc=1.0,
+        test_every=max_epochs,
+        seed=seed,
+    )
 
 
 @dataclass(frozen=True)
@@ -89,7 +132,9 @@ class CorruptionFits:
 
 
 @cached
-def fit_corruptions(n_train, n_test, hidden, seeds, max_epochs, lr, batch_size, corruptions=CORRUPTIONS):
+def fit_corruptions(
+    n_train, n_test, hidden, seeds, max_epochs, lr, batch_size, corruptions=CORRUPTIONS
+):
     """Train the MLP to 100% training accuracy on each corruption (default: all), for every seed."""
     checks.selection("corruptions", corruptions, CORRUPTIONS)
     start = time.perf_counter()
@@ -104,8 +149,15 @@ def fit_corruptions(n_train, n_test, hidden, seeds, max_epochs, lr, batch_size, 
             epochs[c, s] = log.epochs_to_fit if log.epochs_to_fit is not None else np.nan
             final[c, s], test[c, s] = log.train_acc[-1], log.test_acc[-1]
             curves[c][s] = np.array(log.train_acc)
-    return CorruptionFits(corruptions=tuple(corruptions), seeds=tuple(seeds), epochs_to_fit=epochs, final_train_acc=final,
-                          test_acc=test, train_acc_curves=curves, run_time_s=time.perf_counter() - start)
+    return CorruptionFits(
+        corruptions=tuple(corruptions),
+        seeds=tuple(seeds),
+        epochs_to_fit=epochs,
+        final_train_acc=final,
+        test_acc=test,
+        train_acc_curves=curves,
+        run_time_s=time.perf_counter() - start,
+    )
 
 
 REGULARIZERS = {
@@ -130,7 +182,9 @@ class RegularizerFits:
 
 
 @cached
-def fit_with_regularizers(n_train, n_test, hidden, seed, max_epochs, augment_epochs, lr, batch_size):
+def fit_with_regularizers(
+    n_train, n_test, hidden, seed, max_epochs, augment_epochs, lr, batch_size
+):
     """True and random labels, with each explicit regularizer; one seed.
 
     Every run trains until it fits its labels or for ``max_epochs``; runs with augmentation,
@@ -151,8 +205,14 @@ def fit_with_regularizers(n_train, n_test, hidden, seed, max_epochs, augment_epo
             log = _fit(X, y_fit, X_test, y_test, hidden, budget, lr, batch_size, seed, **options)
             epochs[r, j] = log.epochs_to_fit if log.epochs_to_fit is not None else np.nan
             final[r, j], test[r, j] = log.train_acc[-1], log.test_acc[-1]
-    return RegularizerFits(regularizers=tuple(REGULARIZERS), labels=tuple(labels), epochs_to_fit=epochs,
-                           final_train_acc=final, test_acc=test, run_time_s=time.perf_counter() - start)
+    return RegularizerFits(
+        regularizers=tuple(REGULARIZERS),
+        labels=tuple(labels),
+        epochs_to_fit=epochs,
+        final_train_acc=final,
+        test_acc=test,
+        run_time_s=time.perf_counter() - start,
+    )
 
 
 @dataclass(frozen=True)
@@ -168,7 +228,7 @@ class CorruptionCurve:
 
 @cached
 def label_corruption_curve(n_train, n_test, hidden, fractions, seeds, max_epochs, lr, batch_size):
-    """Replace each training label with probability p by a random class; fit; measure the test error."""
+    """Replace each label with probability p by a random class; fit; measure the test error."""
     start = time.perf_counter()
     shape = (len(fractions), len(seeds))
     errors, epochs = np.zeros(shape), np.full(shape, np.nan)
@@ -179,5 +239,10 @@ def label_corruption_curve(n_train, n_test, hidden, fractions, seeds, max_epochs
             log = _fit(X, y_fit, X_test, y_test, hidden, max_epochs, lr, batch_size, seed)
             errors[f, s] = 1 - log.test_acc[-1]
             epochs[f, s] = log.epochs_to_fit if log.epochs_to_fit is not None else np.nan
-    return CorruptionCurve(fractions=tuple(fractions), seeds=tuple(seeds), test_error=errors, epochs_to_fit=epochs,
-                           run_time_s=time.perf_counter() - start)
+    return CorruptionCurve(
+        fractions=tuple(fractions),
+        seeds=tuple(seeds),
+        test_error=errors,
+        epochs_to_fit=epochs,
+        run_time_s=time.perf_counter() - start,
+    )

@@ -6,8 +6,9 @@ Data model (Bartlett, Long, Lugosi, Tsigler 2020), with a diagonal covariance::
     y = x^T theta* + eps,  eps ~ N(0, sigma^2)
     X : (n, p) design, rows x_i;  K = X X^T (n x n Gram matrix);  X^+ its pseudo-inverse
 
-The minimum-norm interpolant is ``theta_hat = X^+ y`` (:func:`generalization.linear.min_norm_solution`).
-Its excess risk ``R = E_x (x^T theta_hat - x^T theta*)^2 = (theta_hat - theta*)^T Sigma (theta_hat - theta*)``.
+The minimum-norm interpolant is ``theta_hat = X^+ y``
+(:func:`generalization.linear.min_norm_solution`). Its excess risk is
+``R = E_x (x^T theta_hat - x^T theta*)^2 = (theta_hat - theta*)^T Sigma (theta_hat - theta*)``.
 With ``P = X^+ X`` (projection on the row space of X)::
 
     theta_hat - theta* = -(I - P) theta* + X^+ eps
@@ -71,12 +72,15 @@ def settings(scale=None):
 
 
 def check_spectrum(eigenvalues):
-    """Return ``eigenvalues`` as a float array; ValueError unless 1-D, finite, positive, non-increasing."""
+    """``eigenvalues`` as a float array; ValueError unless 1-D, finite, positive, non-increasing."""
     lam = checks.array("eigenvalues", eigenvalues, ndim=1, positive=True)
     rises = np.flatnonzero(np.diff(lam) > 0)
     if rises.size:
         i = int(rises[0])
-        raise ValueError(f"eigenvalues must be sorted non-increasing; got {float(lam[i])!r} at index {i} followed by {float(lam[i + 1])!r}.")
+        raise ValueError(
+            f"eigenvalues must be sorted non-increasing; got {float(lam[i])!r} at index {i} "
+            f"followed by {float(lam[i + 1])!r}."
+        )
     return lam
 
 
@@ -141,7 +145,7 @@ class Conditions:
 
     @property
     def variance_rate(self):
-        """``k*/n + n/R_{k*}``: the variance of the interpolant in units of sigma^2, up to constants."""
+        """``k*/n + n/R_{k*}``: the interpolant's variance in units of sigma^2, up to constants."""
         return self.k_star_over_n + self.n_over_R
 
 
@@ -150,9 +154,16 @@ def benign_conditions(eigenvalues, n, b=1.0):
     kk = k_star(eigenvalues, n, b)
     r, R = all_effective_ranks(eigenvalues)
     R_k = float(R[kk]) if kk is not None else math.nan
-    return Conditions(n=int(n), b=float(b), r0=float(r[0]), k_star=kk, R_kstar=R_k,
-                      r0_over_n=float(r[0]) / n, k_star_over_n=kk / n if kk is not None else math.inf,
-                      n_over_R=n / R_k)
+    return Conditions(
+        n=int(n),
+        b=float(b),
+        r0=float(r[0]),
+        k_star=kk,
+        R_kstar=R_k,
+        r0_over_n=float(r[0]) / n,
+        k_star_over_n=kk / n if kk is not None else math.inf,
+        n_over_R=n / R_k,
+    )
 
 
 # --- spectra -------------------------------------------------------------------------------
@@ -169,16 +180,23 @@ def power_law(p, a=1.0, beta=0.0):
     For p = infinity the paper shows this spectrum is benign if and only if a = 1 and beta > 1.
     """
     i = np.arange(1, checks.count("p", p) + 1, dtype=float)
-    a, beta = checks.nonnegative("a", a), checks.nonnegative("beta", beta)  # a non-increasing spectrum
-    return i ** -a * np.log(i + 1) ** -beta
+    a, beta = (
+        checks.nonnegative("a", a),
+        checks.nonnegative("beta", beta),
+    )  # a non-increasing spectrum
+    return i**-a * np.log(i + 1) ** -beta
 
 
 def spiked(num_spikes, tail_dim, spike=1.0, tail=0.01):
     """``num_spikes`` eigenvalues ``spike`` followed by ``tail_dim`` eigenvalues ``tail``."""
     spike = checks.positive("spike", spike)
     tail = checks.number("tail", tail, low=0, high=spike, low_open=True)
-    return np.concatenate([np.full(checks.count("num_spikes", num_spikes), float(spike)),
-                           np.full(checks.count("tail_dim", tail_dim), float(tail))])
+    return np.concatenate(
+        [
+            np.full(checks.count("num_spikes", num_spikes), float(spike)),
+            np.full(checks.count("tail_dim", tail_dim), float(tail)),
+        ]
+    )
 
 
 NUM_SPIKES = 5
@@ -196,11 +214,11 @@ def spectrum_for_n(name, n):
     checks.choice("spectrum", name, ("spiked", "isotropic", "power"))
     n = checks.count("n", n)
     if name == "spiked":
-        m = math.ceil(n ** 1.5)
+        m = math.ceil(n**1.5)
         return spiked(NUM_SPIKES, m, 1.0, math.sqrt(n) / m)
     if name == "isotropic":
         return isotropic(2 * n)
-    return power_law(math.ceil(n ** 1.5), a=2.0)
+    return power_law(math.ceil(n**1.5), a=2.0)
 
 
 def theta_star(p, signal=1.0, num_spikes=NUM_SPIKES):
@@ -263,7 +281,7 @@ def gram_statistics(eigenvalues, theta, n=None, rng=None, X=None, block=BLOCK):
         if X.ndim != 2 or X.shape[1] != lam.size:
             raise ValueError(f"X must have shape (n, p) with p = {lam.size}; got {X.shape}.")
         n = X.shape[0]
-        blocks = ((slice(s, s + block), X[:, s:s + block]) for s in range(0, lam.size, block))
+        blocks = ((slice(s, s + block), X[:, s : s + block]) for s in range(0, lam.size, block))
     K, M, a, c = np.zeros((n, n)), np.zeros((n, n)), np.zeros(n), np.zeros(n)
     for cols, Xb in blocks:
         lb, tb = lam[cols], theta[cols]
@@ -293,8 +311,10 @@ def bias_variance_from_gram(stats, noise_var=1.0):
     e, Q = np.linalg.eigh(stats.K)
     n = e.size
     if e[0] <= n * np.finfo(float).eps * e[-1]:
-        raise ValueError(f"K = X X^T must be invertible (rank n = {n}) for the Gram path; got smallest "
-                         f"eigenvalue {e[0]:.3g} against largest {e[-1]:.3g}. Use method='direct'.")
+        raise ValueError(
+            f"K = X X^T must be invertible (rank n = {n}) for the Gram path; got smallest "
+            f"eigenvalue {e[0]:.3g} against largest {e[-1]:.3g}. Use method='direct'."
+        )
     v = Q @ ((Q.T @ stats.a) / e)
     variance = noise_var * float(np.sum(np.sum(Q * (stats.M @ Q), axis=0) / e**2))  # diag(Q^T M Q)
     bias = stats.signal_power - 2 * float(stats.c @ v) + float(v @ stats.M @ v)
@@ -315,7 +335,8 @@ def bias_variance(X, eigenvalues, theta, noise_var=1.0, method="auto"):
         sigma^2.
     method : {"auto", "gram", "direct"}
         ``"direct"``: ``X^+ = min_norm_solution(X, I_n)`` (p x n) and
-        ``bias = sum_i lam_i ((I - X^+ X) theta*)_i^2``, ``variance = sigma^2 sum_ij lam_i (X^+)_ij^2``;
+        ``bias = sum_i lam_i ((I - X^+ X) theta*)_i^2``,
+        ``variance = sigma^2 sum_ij lam_i (X^+)_ij^2``;
         valid for every shape. ``"gram"``: :func:`bias_variance_from_gram`, n x n only, needs
         rank n. ``"auto"``: gram when ``p > n``.
 
@@ -327,7 +348,9 @@ def bias_variance(X, eigenvalues, theta, noise_var=1.0, method="auto"):
     lam = check_spectrum(eigenvalues)
     X, theta = np.asarray(X, dtype=float), np.asarray(theta, dtype=float)
     if X.ndim != 2 or X.shape[1] != lam.size or theta.shape != lam.shape:
-        raise ValueError(f"X must be (n, p) and theta (p,) with p = {lam.size}; got {X.shape} and {theta.shape}.")
+        raise ValueError(
+            f"X must be (n, p) and theta (p,) with p = {lam.size}; got {X.shape} and {theta.shape}."
+        )
     checks.choice("method", method, ("auto", "gram", "direct"))
     n, p = X.shape
     if method == "gram" or (method == "auto" and p > n):
@@ -355,15 +378,25 @@ def simulated_risk(X, eigenvalues, theta, noise_var, rng, num_noise=1000, num_te
     lam = check_spectrum(eigenvalues)
     X = np.asarray(X, dtype=float)
     n = X.shape[0]
-    Y = (X @ theta)[:, None] + math.sqrt(noise_var) * rng.standard_normal((n, checks.count("num_noise", num_noise)))
+    Y = (X @ theta)[:, None] + math.sqrt(noise_var) * rng.standard_normal(
+        (n, checks.count("num_noise", num_noise))
+    )
     W = min_norm_solution(X, Y)  # (p, num_noise): one fit per column
     D = W - theta[:, None]
     risks = np.sum(lam[:, None] * D * D, axis=0)
-    out = dict(risk=float(risks.mean()), risk_se=float(risks.std(ddof=1) / math.sqrt(risks.size)),
-               test_risk=math.nan, test_risk_se=math.nan, train_residual=float(np.max(np.abs(X @ W - Y))))
+    out = dict(
+        risk=float(risks.mean()),
+        risk_se=float(risks.std(ddof=1) / math.sqrt(risks.size)),
+        test_risk=math.nan,
+        test_risk_se=math.nan,
+        train_residual=float(np.max(np.abs(X @ W - Y))),
+    )
     if num_test:
         test = np.mean((sample_design(lam, num_test, rng) @ D) ** 2, axis=0)
-        out.update(test_risk=float(test.mean()), test_risk_se=float(test.std(ddof=1) / math.sqrt(test.size)))
+        out.update(
+            test_risk=float(test.mean()),
+            test_risk_se=float(test.std(ddof=1) / math.sqrt(test.size)),
+        )
     return out
 
 
@@ -375,7 +408,8 @@ class RiskVsN:
     """Exact bias and variance of the min-norm interpolant against n, for one spectrum sequence.
 
     ``bias``, ``variance``, ``risk``: shape ``(len(ns), len(seeds))``, one X per seed, exact in
-    the label noise. Per n: ``p``, ``r0``, ``k_star``, ``R_kstar``, ``variance_rate = k*/n + n/R_{k*}`` (b = 1).
+    the label noise. Per n: ``p``, ``r0``, ``k_star``, ``R_kstar``,
+    ``variance_rate = k*/n + n/R_{k*}`` (b = 1).
     """
 
     spectrum: str
@@ -429,9 +463,21 @@ def risk_vs_n(spectrum, ns, seeds, noise_var=1.0, signal=1.0):
             with threadpool_limits(1):
                 stats = gram_statistics(lam, theta, int(n), np.random.default_rng([seed, int(n)]))
                 bias[i, j], variance[i, j] = bias_variance_from_gram(stats, noise_var)
-    return RiskVsN(spectrum=spectrum, ns=ns, seeds=seeds, noise_var=float(noise_var), signal=float(signal),
-                   p=p.astype(int), bias=bias, variance=variance, r0=r0, k_star=ks.astype(int), R_kstar=Rk,
-                   variance_rate=ks / ns + ns / Rk, run_time_s=time.perf_counter() - start)
+    return RiskVsN(
+        spectrum=spectrum,
+        ns=ns,
+        seeds=seeds,
+        noise_var=float(noise_var),
+        signal=float(signal),
+        p=p.astype(int),
+        bias=bias,
+        variance=variance,
+        r0=r0,
+        k_star=ks.astype(int),
+        R_kstar=Rk,
+        variance_rate=ks / ns + ns / Rk,
+        run_time_s=time.perf_counter() - start,
+    )
 
 
 @cached
@@ -451,7 +497,9 @@ def monte_carlo_check(spectrum, n, seed, num_noise=2000, num_test=2000, noise_va
     with threadpool_limits(1):  # as in risk_vs_n
         bias, variance = bias_variance(X, lam, theta, noise_var, method="gram")
         bias_d, variance_d = bias_variance(X, lam, theta, noise_var, method="direct")
-        out = dict(p=lam.size, bias=bias, variance=variance, bias_direct=bias_d, variance_direct=variance_d)
+        out = dict(
+            p=lam.size, bias=bias, variance=variance, bias_direct=bias_d, variance_direct=variance_d
+        )
         out.update(simulated_risk(X, lam, theta, noise_var, rng, num_noise, num_test))
     out["run_time_s"] = time.perf_counter() - start
     return out

@@ -36,16 +36,36 @@ POOL = 50_000
 10,000 (never trained on) only serve, without their labels, to fit the principal components."""
 
 SETTINGS = {
-    "quick": dict(n_train=500, n_test=2000, n_components=20,
-                  widths=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128),
-                  noise_levels=(0.0, 0.2), seeds=(0, 1, 2), num_steps=1000, lr=0.01, n_evals=30,
-                  sample_sizes=(100, 150, 200, 250, 300, 400, 500, 600, 800),
-                  sample_widths=(8, 16), sample_noise=0.2, sample_seeds=(0, 1, 2, 3)),
-    "full": dict(n_train=4000, n_test=10000, n_components=50,
-                 widths=(1, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512, 1024),
-                 noise_levels=(0.0, 0.1, 0.2), seeds=(0, 1, 2, 3, 4), num_steps=4000, lr=0.005, n_evals=40,
-                 sample_sizes=(500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 8000, 10000),
-                 sample_widths=(32, 64), sample_noise=0.2, sample_seeds=(0, 1, 2)),
+    "quick": dict(
+        n_train=500,
+        n_test=2000,
+        n_components=20,
+        widths=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128),
+        noise_levels=(0.0, 0.2),
+        seeds=(0, 1, 2),
+        num_steps=1000,
+        lr=0.01,
+        n_evals=30,
+        sample_sizes=(100, 150, 200, 250, 300, 400, 500, 600, 800),
+        sample_widths=(8, 16),
+        sample_noise=0.2,
+        sample_seeds=(0, 1, 2, 3),
+    ),
+    "full": dict(
+        n_train=4000,
+        n_test=10000,
+        n_components=50,
+        widths=(1, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512, 1024),
+        noise_levels=(0.0, 0.1, 0.2),
+        seeds=(0, 1, 2, 3, 4),
+        num_steps=4000,
+        lr=0.005,
+        n_evals=40,
+        sample_sizes=(500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 8000, 10000),
+        sample_widths=(32, 64),
+        sample_noise=0.2,
+        sample_seeds=(0, 1, 2),
+    ),
 }
 
 
@@ -71,8 +91,12 @@ def mnist_task(n_train, n_test, n_components, data_seed=0):
     n_test = checks.count("n_test", n_test, maximum=mnist.X_test.shape[0])
     basis = _mnist_basis(n_components)
     index = np.random.default_rng(data_seed).permutation(POOL)[:n_train]
-    return (project(mnist.X_train[index], basis), mnist.y_train[index].copy(),
-            project(mnist.X_test[:n_test], basis), mnist.y_test[:n_test].copy())
+    return (
+        project(mnist.X_train[index], basis),
+        mnist.y_train[index].copy(),
+        project(mnist.X_test[:n_test], basis),
+        mnist.y_test[:n_test].copy(),
+    )
 
 
 # ----------------------------------------------------------------------------- experiments
@@ -111,15 +135,27 @@ def width_sweep(n_train, n_test, n_components, widths, noise_levels, seeds, num_
     start = time.perf_counter()
     X, y, X_test, y_test = mnist_task(n_train, n_test, n_components)
     grid = [(a, w, s) for a in noise_levels for w in widths for s in seeds]
-    labels = np.stack([data.corrupt_labels(y, a, seed=1000 + s, n_classes=N_CLASSES)[0] for a, _, s in grid])
+    labels = np.stack(
+        [data.corrupt_labels(y, a, seed=1000 + s, n_classes=N_CLASSES)[0] for a, _, s in grid]
+    )
     with nets.threads(1):  # small matrices: a second thread only spins
         networks = bank.network_bank(n_components, [w for _, w, _ in grid], [s for *_, s in grid])
-        log = bank.train_bank(networks, X, labels, X_test, y_test, lr=lr, num_steps=num_steps, n_evals=n_evals)
+        log = bank.train_bank(
+            networks, X, labels, X_test, y_test, lr=lr, num_steps=num_steps, n_evals=n_evals
+        )
     shape = (len(noise_levels), len(widths), len(seeds), len(log.steps))
-    return WidthSweep(widths=tuple(widths), noise_levels=tuple(noise_levels), seeds=tuple(seeds), n_train=n_train,
-                      n_components=n_components, n_params=bank.n_parameters(np.array(widths), n_components),
-                      steps=log.steps, train_error=log.train_error.reshape(shape),
-                      test_error=log.test_error.reshape(shape), run_time_s=time.perf_counter() - start)
+    return WidthSweep(
+        widths=tuple(widths),
+        noise_levels=tuple(noise_levels),
+        seeds=tuple(seeds),
+        n_train=n_train,
+        n_components=n_components,
+        n_params=bank.n_parameters(np.array(widths), n_components),
+        steps=log.steps,
+        train_error=log.train_error.reshape(shape),
+        test_error=log.test_error.reshape(shape),
+        run_time_s=time.perf_counter() - start,
+    )
 
 
 @dataclass(frozen=True)
@@ -158,9 +194,25 @@ def sample_sweep(sample_sizes, n_test, n_components, widths, noise, seeds, num_s
     weights = np.stack([np.arange(sizes[-1]) < n for _, n, _ in grid]).astype(np.float32)
     with nets.threads(1):  # small matrices: a second thread only spins
         networks = bank.network_bank(n_components, [w for w, *_ in grid], [s for *_, s in grid])
-        log = bank.train_bank(networks, X, labels, X_test, y_test, lr=lr, num_steps=num_steps, n_evals=1, weights=weights)
+        log = bank.train_bank(
+            networks,
+            X,
+            labels,
+            X_test,
+            y_test,
+            lr=lr,
+            num_steps=num_steps,
+            n_evals=1,
+            weights=weights,
+        )
     shape = (len(widths), len(sizes), len(seeds))
-    return SampleSweep(widths=tuple(widths), sample_sizes=sizes, seeds=tuple(seeds), noise=float(noise),
-                       n_params=bank.n_parameters(np.array(widths), n_components),
-                       train_error=log.train_error[:, -1].reshape(shape), test_error=log.test_error[:, -1].reshape(shape),
-                       run_time_s=time.perf_counter() - start)
+    return SampleSweep(
+        widths=tuple(widths),
+        sample_sizes=sizes,
+        seeds=tuple(seeds),
+        noise=float(noise),
+        n_params=bank.n_parameters(np.array(widths), n_components),
+        train_error=log.train_error[:, -1].reshape(shape),
+        test_error=log.test_error[:, -1].reshape(shape),
+        run_time_s=time.perf_counter() - start,
+    )

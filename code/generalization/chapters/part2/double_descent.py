@@ -48,17 +48,55 @@ COLUMN_BLOCK = 2048
 TEST_BLOCK_ENTRIES = 1 << 24
 """Test rows per block are chosen so that a block of features holds at most this many numbers."""
 
-RATIOS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.5, 2.0, 3.0,
-          5.0, 10.0)
+RATIOS = (
+    0.05,
+    0.1,
+    0.2,
+    0.3,
+    0.4,
+    0.5,
+    0.6,
+    0.7,
+    0.8,
+    0.9,
+    0.95,
+    1.0,
+    1.05,
+    1.1,
+    1.25,
+    1.5,
+    2.0,
+    3.0,
+    5.0,
+    10.0,
+)
 """The chapter's grid of ``N / n``: dense near the interpolation threshold ``N = n``."""
 
 SETTINGS = {
-    "quick": dict(n_train=1000, n_test=5000, ratios=RATIOS, seeds=(0, 1, 2), bandwidth=5.0, data_seed=0,
-                  relu_ratios=(0.25, 0.5, 0.9, 1.0, 1.1, 2.0, 5.0), relu_seeds=(0,), relu_n_test=2000,
-                  ridge_alphas=(1e-6, 1e-5, 1e-4, 1e-3, 1e-2)),
-    "full": dict(n_train=10000, n_test=10000, ratios=RATIOS, seeds=(0, 1, 2), bandwidth=5.0, data_seed=0,
-                 relu_ratios=(0.25, 0.5, 0.9, 1.0, 1.1, 2.0, 5.0), relu_seeds=(0, 1, 2), relu_n_test=10000,
-                 ridge_alphas=(1e-6, 1e-5, 1e-4, 1e-3, 1e-2)),
+    "quick": dict(
+        n_train=1000,
+        n_test=5000,
+        ratios=RATIOS,
+        seeds=(0, 1, 2),
+        bandwidth=5.0,
+        data_seed=0,
+        relu_ratios=(0.25, 0.5, 0.9, 1.0, 1.1, 2.0, 5.0),
+        relu_seeds=(0,),
+        relu_n_test=2000,
+        ridge_alphas=(1e-6, 1e-5, 1e-4, 1e-3, 1e-2),
+    ),
+    "full": dict(
+        n_train=10000,
+        n_test=10000,
+        ratios=RATIOS,
+        seeds=(0, 1, 2),
+        bandwidth=5.0,
+        data_seed=0,
+        relu_ratios=(0.25, 0.5, 0.9, 1.0, 1.1, 2.0, 5.0),
+        relu_seeds=(0, 1, 2),
+        relu_n_test=10000,
+        ridge_alphas=(1e-6, 1e-5, 1e-4, 1e-3, 1e-2),
+    ),
 }
 """Sizes at each scale. Full is the paper's ``n = 10,000`` with ``N`` up to ``10 n``."""
 
@@ -69,7 +107,7 @@ def settings(scale=None):
 
 
 def _blas_threads(X):
-    """BLAS threads for a problem with training inputs ``X``: 1 below 4096 rows, else no limit (None)."""
+    """BLAS threads for training inputs ``X``: 1 below 4096 rows, else no limit (None)."""
     rows = np.shape(X)[0] if np.ndim(X) >= 1 else 0
     return 1 if rows < 4096 else None
 
@@ -94,27 +132,35 @@ def feature_counts(n_train, ratios):
 def _check_problem(X, y, X_test, y_test, n_classes):
     X, X_test = checks.array("X", X, ndim=2), checks.array("X_test", X_test, ndim=2)
     if X.shape[1] != X_test.shape[1]:
-        raise ValueError(f"X_test must have the {X.shape[1]} columns of X; got shape {X_test.shape}.")
+        raise ValueError(
+            f"X_test must have the {X.shape[1]} columns of X; got shape {X_test.shape}."
+        )
     y, y_test = np.asarray(y), np.asarray(y_test)
     for name, labels, rows in (("y", y, X.shape[0]), ("y_test", y_test, X_test.shape[0])):
         if labels.shape != (rows,) or not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(f"{name} must be integer labels of shape ({rows},); got {labels.dtype} of shape "
-                             f"{labels.shape}.")
+            raise ValueError(
+                f"{name} must be integer labels of shape ({rows},); got {labels.dtype} of shape "
+                f"{labels.shape}."
+            )
         if labels.min() < 0 or labels.max() >= n_classes:
-            raise ValueError(f"{name} must hold labels in 0..{n_classes - 1}; got {labels.min()}..{labels.max()}.")
+            raise ValueError(
+                f"{name} must hold labels in 0..{n_classes - 1}; got "
+                f"{labels.min()}..{labels.max()}."
+            )
     return X, y, X_test, y_test
 
 
 def _losses(scores, labels):
     """(squared loss, zero-one loss) of ``scores`` (m, k) against integer ``labels`` (m,)."""
     target = np.eye(scores.shape[1])[labels]
-    return float(np.mean(np.sum((scores - target) ** 2, axis=1))), float(np.mean(scores.argmax(1) != labels))
+    return float(np.mean(np.sum((scores - target) ** 2, axis=1))), float(
+        np.mean(scores.argmax(1) != labels)
+    )
 
 
 @dataclass(frozen=True)
 class Sweep:
-    """Min-norm random-feature fits of one feature draw, one entry per number of features.
-    """
+    """Min-norm random-feature fits of one feature draw, one entry per number of features."""
 
     n_features: np.ndarray
     test_squared: np.ndarray
@@ -162,7 +208,9 @@ def _sweep(X, y, X_test, y_test, n_features, kind, bandwidth, seed, n_classes):
     n_classes = checks.count("n_classes", n_classes, minimum=2)
     X, y, X_test, y_test = _check_problem(X, y, X_test, y_test, n_classes)
     counts = np.unique(checks.integers("n_features", np.atleast_1d(n_features), minimum=1))
-    fmap = RandomFeatureMap(kind, X.shape[1], int(counts[-1]), bandwidth, seed)  # validates kind, bandwidth, seed
+    fmap = RandomFeatureMap(
+        kind, X.shape[1], int(counts[-1]), bandwidth, seed
+    )  # validates kind, bandwidth, seed
     W, b = fmap.parameters()
     n = X.shape[0]
     Y = np.eye(n_classes)[y]
@@ -190,7 +238,9 @@ def _sweep(X, y, X_test, y_test, n_features, kind, bandwidth, seed, n_classes):
         QtY = Q.T @ Y
         for N in under:
             coef[N] = solve_triangular(R[:N, :N], QtY[:N]) * np.sqrt(N / 2.0)
-            train[N] = float(np.mean(np.sum((F[:, :N] @ coef[N] * np.sqrt(2.0 / N) - Y) ** 2, axis=1)))
+            train[N] = float(
+                np.mean(np.sum((F[:, :N] @ coef[N] * np.sqrt(2.0 / N) - Y) ** 2, axis=1))
+            )
         del F, Q, R
     # N > n: G_N = (2/N) sum_j f_j f_j^T over the first N columns, accumulated block by block;
     # alpha = G_N^{-1} Y (Cholesky), A_N = Phi_N^T alpha. These coefficients lie in the row
@@ -220,7 +270,7 @@ def _sweep(X, y, X_test, y_test, n_features, kind, bandwidth, seed, n_classes):
             for N in over:
                 if N > start:
                     stop = min(N, start + COLUMN_BLOCK)
-                    coef[N][start:stop] = block[:, :stop - start].T @ alphas[N] * np.sqrt(2.0 / N)
+                    coef[N][start:stop] = block[:, : stop - start].T @ alphas[N] * np.sqrt(2.0 / N)
     # Test predictions, streaming test rows: f_N(x) = sqrt(2/N) F_test[:, :N] @ A_N. Test features
     # are float32 (half the time): their rounding moves a score by about 1e-7 ||A_N||, far below
     # the losses compared here even at the peak.
@@ -230,8 +280,8 @@ def _sweep(X, y, X_test, y_test, n_features, kind, bandwidth, seed, n_classes):
     sq, zo = np.zeros(counts.size), np.zeros(counts.size)
     coef32 = {N: (coef[N] * np.sqrt(2.0 / N)).astype(np.float32) for N in coef}
     for start in range(0, X_test.shape[0], rows):
-        block = raw(X_test32[start:start + rows], 0, N_max, single=True)
-        labels = y_test[start:start + rows]
+        block = raw(X_test32[start : start + rows], 0, N_max, single=True)
+        labels = y_test[start : start + rows]
         for i, N in enumerate(counts):
             scores = block[:, :N] @ coef32[int(N)]
             s, z = _losses(scores.astype(np.float64), labels)
@@ -296,15 +346,22 @@ def _kernel_limit(X, y, X_test, y_test, kind, bandwidth, n_classes):
     K = kernel(X, X)
     alpha = cho_solve(cho_factor(K), Y)
     fitted = K @ alpha
-    scores = np.vstack([kernel(X_test[i:i + 2048], X) @ alpha for i in range(0, X_test.shape[0], 2048)])
+    scores = np.vstack(
+        [kernel(X_test[i : i + 2048], X) @ alpha for i in range(0, X_test.shape[0], 2048)]
+    )
     sq, zo = _losses(scores, y_test)
     train = float(np.mean(np.sum((fitted - Y) ** 2, axis=1)))
     # ||f||_H^2 = tr(alpha^T K alpha)
-    return KernelLimit(test_squared=sq, test_zero_one=zo, train_squared=train, norm=float(np.sqrt(np.sum(alpha * fitted))))
+    return KernelLimit(
+        test_squared=sq,
+        test_zero_one=zo,
+        train_squared=train,
+        norm=float(np.sqrt(np.sum(alpha * fitted))),
+    )
 
 
 def _data(mnist, n_train, n_test, data_seed):
-    """Training images drawn with ``data_seed``; test images: all, or a random subset drawn with it."""
+    """Training images drawn with ``data_seed``; test images: all, or a subset drawn with it."""
     from generalization.data import subsample
 
     X, y = subsample(mnist.X_train, mnist.y_train, n_train, seed=data_seed)
@@ -315,7 +372,7 @@ def _data(mnist, n_train, n_test, data_seed):
 
 @dataclass(frozen=True)
 class DoubleDescent:
-    """One sweep per feature seed (rows) over the numbers of features (columns), and the kernel limit.
+    """One sweep per feature seed (rows) over the numbers of features (columns); the kernel limit.
 
     The training subset (``data_seed``) is the same for every seed: only the feature draw varies.
     """
@@ -343,7 +400,9 @@ class DoubleDescent:
         """The column index of ``N / n == ratio`` (exactly, after rounding ``N``)."""
         hits = np.flatnonzero(self.n_features == int(round(ratio * self.n_train)))
         if hits.size == 0:
-            raise ValueError(f"ratio {ratio!r} is not on the grid; N / n takes the values {self.ratio.tolist()}.")
+            raise ValueError(
+                f"ratio {ratio!r} is not on the grid; N / n takes the values {self.ratio.tolist()}."
+            )
         return int(hits[0])
 
 
@@ -352,7 +411,8 @@ def double_descent(n_train, n_test, ratios, seeds, kind="fourier", bandwidth=5.0
     """The chapter's experiment: min-norm random-feature regression on MNIST against ``N / n``.
 
     Draws ``n_train`` training images and ``n_test`` test images (all 10,000 when
-    ``n_test = 10000``) with ``data_seed``; for each seed runs :func:`sweep` over :func:`feature_counts`; computes the
+    ``n_test = 10000``) with ``data_seed``; for each seed runs :func:`sweep` over
+    :func:`feature_counts`; computes the
     :func:`kernel_limit` on the same data. Cached on disk.
     """
     from generalization.data import load_mnist
@@ -370,11 +430,19 @@ def double_descent(n_train, n_test, ratios, seeds, kind="fourier", bandwidth=5.0
     limit = kernel_limit(X, y, X_test, y_test, kind, bandwidth)
     stack = lambda name: np.array([getattr(r, name) for r in runs])  # noqa: E731
     return DoubleDescent(
-        kind=kind, n_train=n_train, n_test=n_test, bandwidth=float(bandwidth), seeds=seeds, n_features=counts,
-        test_squared=stack("test_squared"), test_zero_one=stack("test_zero_one"),
-        train_squared=stack("train_squared"), norm=stack("norm"),
+        kind=kind,
+        n_train=n_train,
+        n_test=n_test,
+        bandwidth=float(bandwidth),
+        seeds=seeds,
+        n_features=counts,
+        test_squared=stack("test_squared"),
+        test_zero_one=stack("test_zero_one"),
+        train_squared=stack("train_squared"),
+        norm=stack("norm"),
         kernel=limit,
-        run_time_s=run_time, kernel_time_s=time.perf_counter() - start,
+        run_time_s=run_time,
+        kernel_time_s=time.perf_counter() - start,
     )
 
 
@@ -421,5 +489,11 @@ def ridge_at_threshold(n_train, n_test, alphas, seed=0, bandwidth=5.0, data_seed
         out[:2, i] = _losses(Phi_test @ A, y_test)
         out[2, i] = np.mean(np.sum((Phi @ A - Y) ** 2, axis=1))
         out[3, i] = np.linalg.norm(A)
-    return RidgeAtThreshold(alphas=alphas, test_squared=out[0], test_zero_one=out[1], train_squared=out[2],
-                            norm=out[3], run_time_s=time.perf_counter() - start)
+    return RidgeAtThreshold(
+        alphas=alphas,
+        test_squared=out[0],
+        test_zero_one=out[1],
+        train_squared=out[2],
+        norm=out[3],
+        run_time_s=time.perf_counter() - start,
+    )

@@ -43,18 +43,42 @@ RATIOS = (0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0,
 """The grid of ``N / n`` (features per training point), on both sides of 1 and including it."""
 
 SETTINGS = {
-    "quick": dict(n=200, d=100, n_test=400, noise_var=0.25, samplings=tuple(range(8)), inits=tuple(range(10)),
-                  ratios=RATIOS, ridgeless_alpha=1e-6, alphas=(1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1),
-                  ks=(1, 2, 5, 10)),
-    "full": dict(n=400, d=200, n_test=1000, noise_var=0.25, samplings=tuple(range(20)), inits=tuple(range(20)),
-                 ratios=RATIOS, ridgeless_alpha=1e-6, alphas=(1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
-                 ks=(1, 2, 5, 10, 20)),
+    "quick": dict(
+        n=200,
+        d=100,
+        n_test=400,
+        noise_var=0.25,
+        samplings=tuple(range(8)),
+        inits=tuple(range(10)),
+        ratios=RATIOS,
+        ridgeless_alpha=1e-6,
+        alphas=(1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1),
+        ks=(1, 2, 5, 10),
+    ),
+    "full": dict(
+        n=400,
+        d=200,
+        n_test=1000,
+        noise_var=0.25,
+        samplings=tuple(range(20)),
+        inits=tuple(range(20)),
+        ratios=RATIOS,
+        ridgeless_alpha=1e-6,
+        alphas=(1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
+        ks=(1, 2, 5, 10, 20),
+    ),
 }
 """Sizes of the chapter's :func:`sweep` at each scale (the claims tests use the same)."""
 
 
-NOISELESS = dict(noise_var=0.0, samplings=(0, 1, 2, 3), inits=tuple(range(8)), ratios=(0.5, 0.9, 1.0, 1.1, 2.0),
-                 alphas=(1e-3,), ks=(1, 8))
+NOISELESS = dict(
+    noise_var=0.0,
+    samplings=(0, 1, 2, 3),
+    inits=tuple(range(8)),
+    ratios=(0.5, 0.9, 1.0, 1.1, 2.0),
+    alphas=(1e-3,),
+    ks=(1, 8),
+)
 """Overrides of the chapter's exercise: the same sweep, smaller, with noiseless labels."""
 
 
@@ -71,8 +95,9 @@ def teacher(d, seed=0):
 
 def draw_inputs(n, d, seed):
     """Inputs ``x ~ N(0, I_d)``, shape (n, d), from the stream ``[seed, n, d]``."""
-    return np.random.default_rng([checks.count("seed", seed, 0), checks.count("n", n), checks.count("d", d)]).standard_normal(
-        (n, d))
+    return np.random.default_rng(
+        [checks.count("seed", seed, 0), checks.count("n", n), checks.count("d", d)]
+    ).standard_normal((n, d))
 
 
 def feature_map(d, n_features, seed):
@@ -93,10 +118,12 @@ def spectral_parts(X, X_test, n_features, init):
     """
     X, X_test = checks.array("X", X, ndim=2), checks.array("X_test", X_test, ndim=2)
     if X.shape[1] != X_test.shape[1]:
-        raise ValueError(f"X_test must have the {X.shape[1]} columns of X; got shape {X_test.shape}.")
+        raise ValueError(
+            f"X_test must have the {X.shape[1]} columns of X; got shape {X_test.shape}."
+        )
     fmap = feature_map(X.shape[1], n_features, init)
     both = fmap.transform(np.vstack([X, X_test]))  # one draw of the weights for both
-    Phi, Phi_test = both[: X.shape[0]], both[X.shape[0]:]
+    Phi, Phi_test = both[: X.shape[0]], both[X.shape[0] :]
     fit = SpectralRidge(Phi, method="gram")
     return fit.U, fit.s, Phi_test @ fit.Vt.T
 
@@ -132,7 +159,9 @@ def train_mse(parts, y, noise_var, alpha):
     n = u.shape[0]
     keep = s * s / (s * s + n * alpha)  # H's eigenvalues on the column space of U
     coef = u.T @ y
-    resid2 = y @ y - coef @ coef + np.sum(((1 - keep) * coef) ** 2)  # outside + inside the column space
+    resid2 = (
+        y @ y - coef @ coef + np.sum(((1 - keep) * coef) ** 2)
+    )  # outside + inside the column space
     trace = (n - len(s)) + np.sum((1 - keep) ** 2)
     return float((resid2 + noise_var * trace) / n)
 
@@ -175,8 +204,20 @@ class Sweep:
 
 
 @cached
-def sweep(n, d, n_test, noise_var, samplings, inits, ratios=RATIOS, ridgeless_alpha=1e-6, alphas=(1e-3, 1e-2, 1e-1),
-          ks=(1, 2), teacher_seed=0, test_seed=12345):
+def sweep(
+    n,
+    d,
+    n_test,
+    noise_var,
+    samplings,
+    inits,
+    ratios=RATIOS,
+    ridgeless_alpha=1e-6,
+    alphas=(1e-3, 1e-2, 1e-1),
+    ks=(1, 2),
+    teacher_seed=0,
+    test_seed=12345,
+):
     """Decompose the test error of random-features regression along ``N / n``.
 
     For every ``N = round(ratio * n)`` and every pair (sampling, init), fit the read-out on
@@ -214,7 +255,9 @@ def sweep(n, d, n_test, noise_var, samplings, inits, ratios=RATIOS, ridgeless_al
     alphas = checks.numbers("alphas", alphas, low=0, low_open=True)
     ks = checks.integers("ks", ks, minimum=1)
     if max(ks) > len(inits):
-        raise ValueError(f"ks must be ensemble sizes of at most len(inits) = {len(inits)}; got {ks!r}.")
+        raise ValueError(
+            f"ks must be ensemble sizes of at most len(inits) = {len(inits)}; got {ks!r}."
+        )
 
     beta = teacher(d, teacher_seed)
     X_test = draw_inputs(n_test, d, test_seed)
@@ -228,15 +271,27 @@ def sweep(n, d, n_test, noise_var, samplings, inits, ratios=RATIOS, ridgeless_al
     ridge = {c: np.zeros(R) for c in keys}
     ensemble, ridge_error = np.zeros((R, len(ks))), np.zeros((R, len(alphas)))
     best_alpha, train, per_sampling = np.zeros(R), np.zeros(R), np.zeros((R, len(samplings)))
-    with threadpool_limits(1):  # small matrices: one BLAS thread is as fast, and kind to a shared machine
+    with threadpool_limits(
+        1
+    ):  # small matrices: one BLAS thread is as fast, and kind to a shared machine
         for r, N in enumerate(n_features):
             parts = [[spectral_parts(X, X_test, int(N), i) for i in inits] for X in Xs]
-            train[r] = np.mean([train_mse(p, y, noise_var, ridgeless_alpha) for y, per in zip(y_clean, parts) for p in per])
+            train[r] = np.mean(
+                [
+                    train_mse(p, y, noise_var, ridgeless_alpha)
+                    for y, per in zip(y_clean, parts)
+                    for p in per
+                ]
+            )
 
             def decomposition(alpha):
-                mom = [[moments(p, y, noise_var, alpha) for p in per] for y, per in zip(y_clean, parts)]
+                mom = [
+                    [moments(p, y, noise_var, alpha) for p in per] for y, per in zip(y_clean, parts)
+                ]
                 g, noise = (np.array([[m[j] for m in row] for row in mom]) for j in (0, 1))
-                return decompose_moments(g, noise, target), np.mean((g - target) ** 2 + noise, axis=(1, 2))
+                return decompose_moments(g, noise, target), np.mean(
+                    (g - target) ** 2 + noise, axis=(1, 2)
+                )
 
             dec, per_sampling[r] = decomposition(ridgeless_alpha)
             decs = [decomposition(alpha)[0] for alpha in alphas]
@@ -248,9 +303,24 @@ def sweep(n, d, n_test, noise_var, samplings, inits, ratios=RATIOS, ridgeless_al
             L = np.array([[smoother(p, n, ridgeless_alpha) for p in per] for per in parts])
             ensemble[r] = [ensemble_error_linear(L, y_clean, target, noise_var, k) for k in ks]
     return Sweep(
-        n=n, d=d, n_test=n_test, noise_var=float(noise_var), samplings=samplings, inits=inits,
-        ratios=n_features / n, n_features=n_features, ridgeless_alpha=ridgeless_alpha, alphas=alphas, ks=ks,
-        ridgeless=ridgeless, ridge=ridge, ensemble=ensemble, ridge_error=ridge_error, best_alpha=best_alpha,
-        ridgeless_train_mse=train, error_per_sampling=per_sampling, signal_var=float(np.mean(target**2)),
+        n=n,
+        d=d,
+        n_test=n_test,
+        noise_var=float(noise_var),
+        samplings=samplings,
+        inits=inits,
+        ratios=n_features / n,
+        n_features=n_features,
+        ridgeless_alpha=ridgeless_alpha,
+        alphas=alphas,
+        ks=ks,
+        ridgeless=ridgeless,
+        ridge=ridge,
+        ensemble=ensemble,
+        ridge_error=ridge_error,
+        best_alpha=best_alpha,
+        ridgeless_train_mse=train,
+        error_per_sampling=per_sampling,
+        signal_var=float(np.mean(target**2)),
         run_time_s=time.perf_counter() - start,
     )

@@ -28,10 +28,22 @@ BANDWIDTHS = {"gaussian": 5.0, "laplace": 10.0}
 N_TRAIN = 60000
 
 SETTINGS = {
-    "quick": dict(sizes=(500, 1000, 2000, 4000), seeds=(0, 1, 2), noise_levels=(0.0, 0.1),
-                  ridge_n=2000, ridge_val=1000, ridges=(1e-3, 1e-2, 1e-1, 1.0)),
-    "full": dict(sizes=(500, 1500, 3000, 7500, 15000, N_TRAIN), seeds=(0, 1, 2), noise_levels=(0.0, 0.1),
-                 ridge_n=15000, ridge_val=5000, ridges=(1e-4, 1e-3, 1e-2, 1e-1, 1.0)),
+    "quick": dict(
+        sizes=(500, 1000, 2000, 4000),
+        seeds=(0, 1, 2),
+        noise_levels=(0.0, 0.1),
+        ridge_n=2000,
+        ridge_val=1000,
+        ridges=(1e-3, 1e-2, 1e-1, 1.0),
+    ),
+    "full": dict(
+        sizes=(500, 1500, 3000, 7500, 15000, N_TRAIN),
+        seeds=(0, 1, 2),
+        noise_levels=(0.0, 0.1),
+        ridge_n=15000,
+        ridge_val=5000,
+        ridges=(1e-4, 1e-3, 1e-2, 1e-1, 1.0),
+    ),
 }
 """Sizes, seeds and noise levels at each scale (the full training set is used with one seed)."""
 
@@ -59,8 +71,11 @@ def _training_sets(mnist, sizes, seeds, noise_levels):
         for k, seed in enumerate(seeds):
             if n == N_TRAIN and k > 0:
                 continue
-            X, y = (mnist.X_train, mnist.y_train) if n == N_TRAIN else subsample(
-                mnist.X_train, mnist.y_train, n, seed=seed)
+            X, y = (
+                (mnist.X_train, mnist.y_train)
+                if n == N_TRAIN
+                else subsample(mnist.X_train, mnist.y_train, n, seed=seed)
+            )
             for i, p in enumerate(noise_levels):
                 y_fit = corrupt_labels(y, p, seed=seed + 1000, n_classes=10)[0] if p > 0 else y
                 yield (i, j, k), X, y_fit
@@ -137,10 +152,14 @@ def error_vs_n(kernel, sizes, seeds, noise_levels, bandwidth=None):
     start = time.perf_counter()
     mnist = load_mnist()
     shape = (len(noise_levels), len(sizes), len(seeds))
-    arrays = {name: np.full(shape, np.nan) for name in
-              ("test_error", "train_error", "relative_residual", "norm", "fit_time_s")}
+    arrays = {
+        name: np.full(shape, np.nan)
+        for name in ("test_error", "train_error", "relative_residual", "norm", "fit_time_s")
+    }
     for (i, j, k), X, y_fit in _training_sets(mnist, sizes, seeds, noise_levels):
-        model = KernelInterpolator(kernel=kernel, bandwidth=bandwidth, predict_dtype="float32").fit(X, y_fit)
+        model = KernelInterpolator(kernel=kernel, bandwidth=bandwidth, predict_dtype="float32").fit(
+            X, y_fit
+        )
         report = model.fit_report_
         arrays["test_error"][i, j, k] = np.mean(model.predict(mnist.X_test) != mnist.y_test)
         arrays["train_error"][i, j, k] = report.train_error
@@ -148,8 +167,15 @@ def error_vs_n(kernel, sizes, seeds, noise_levels, bandwidth=None):
         arrays["norm"][i, j, k] = report.rkhs_norm
         arrays["fit_time_s"][i, j, k] = report.total_time_s
         del model  # free the n x n factor before the next fit
-    return ErrorVsN(kernel=kernel, bandwidth=bandwidth, sizes=tuple(sizes), seeds=tuple(seeds),
-                    noise_levels=tuple(noise_levels), run_time_s=time.perf_counter() - start, **arrays)
+    return ErrorVsN(
+        kernel=kernel,
+        bandwidth=bandwidth,
+        sizes=tuple(sizes),
+        seeds=tuple(seeds),
+        noise_levels=tuple(noise_levels),
+        run_time_s=time.perf_counter() - start,
+        **arrays,
+    )
 
 
 @dataclass(frozen=True)
@@ -191,15 +217,29 @@ def ridge_vs_interpolation(kernel, n_train, n_val, seeds, ridges, bandwidth=None
     for s, seed in enumerate(seeds):
         X, y = subsample(mnist.X_train, mnist.y_train, n_train + n_val, seed=seed)
         X_fit, y_fit, X_val, y_val = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
-        models = [KernelInterpolator(kernel=kernel, bandwidth=bandwidth, ridge=r, predict_dtype="float32").fit(X_fit, y_fit)
-                  for r in ridges]
+        models = [
+            KernelInterpolator(
+                kernel=kernel, bandwidth=bandwidth, ridge=r, predict_dtype="float32"
+            ).fit(X_fit, y_fit)
+            for r in ridges
+        ]
         val_error[s] = [np.mean(m.predict(X_val) != y_val) for m in models]
         chosen = int(np.argmin(val_error[s]))
         best[s] = ridges[chosen]
         tuned[s] = np.mean(models[chosen].predict(mnist.X_test) != mnist.y_test)
-        zero = KernelInterpolator(kernel=kernel, bandwidth=bandwidth, predict_dtype="float32").fit(X_fit, y_fit)
+        zero = KernelInterpolator(kernel=kernel, bandwidth=bandwidth, predict_dtype="float32").fit(
+            X_fit, y_fit
+        )
         interp[s] = np.mean(zero.predict(mnist.X_test) != mnist.y_test)
-    return RidgeVsInterpolation(kernel=kernel, n_train=n_train, n_val=n_val, seeds=tuple(seeds),
-                                ridges=tuple(ridges), val_error=val_error, best_ridge=best,
-                                test_error_interp=interp, test_error_tuned=tuned,
-                                run_time_s=time.perf_counter() - start)
+    return RidgeVsInterpolation(
+        kernel=kernel,
+        n_train=n_train,
+        n_val=n_val,
+        seeds=tuple(seeds),
+        ridges=tuple(ridges),
+        val_error=val_error,
+        best_ridge=best,
+        test_error_interp=interp,
+        test_error_tuned=tuned,
+        run_time_s=time.perf_counter() - start,
+    )

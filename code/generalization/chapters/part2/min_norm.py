@@ -79,7 +79,12 @@ def simulate_once(n, p, snr, noise_var, seed):
     w = fits.solution(y, 0.0)
     w_ridge = fits.solution(y, (p / n) / snr) if snr > 0 else np.zeros(p)
     train_mse = float(np.mean((X @ w - y) ** 2)) if p >= n else 0.0
-    return float(np.sum((w - beta) ** 2)), float(w @ w), train_mse, float(np.sum((w_ridge - beta) ** 2))
+    return (
+        float(np.sum((w - beta) ** 2)),
+        float(w @ w),
+        train_mse,
+        float(np.sum((w_ridge - beta) ** 2)),
+    )
 
 
 @cached
@@ -112,16 +117,27 @@ def risk_curve(gammas, n, snr=1.0, noise_var=1.0, seeds=(0, 1, 2, 3, 4)):
     p = np.maximum(1, np.round(gammas * n).astype(int))
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1):  # one BLAS thread: faster for these sizes, and kind to a shared machine
+    with threadpool_limits(
+        1
+    ):  # one BLAS thread: faster for these sizes, and kind to a shared machine
         out = np.array([[simulate_once(n, int(pi), snr, noise_var, s) for s in seeds] for pi in p])
     gamma = p / n
     ridge_cf, _ = optimal_ridge_risk_isotropic(gamma, snr, noise_var)
     return RiskCurve(
-        n=int(n), p=p, gamma=gamma, seeds=seeds, snr=float(snr), noise_var=float(noise_var),
-        risk_per_seed=out[:, :, 0], risk_mean=out[:, :, 0].mean(1), risk_std=out[:, :, 0].std(1),
-        norm2_mean=out[:, :, 1].mean(1), norm2_std=out[:, :, 1].std(1),
+        n=int(n),
+        p=p,
+        gamma=gamma,
+        seeds=seeds,
+        snr=float(snr),
+        noise_var=float(noise_var),
+        risk_per_seed=out[:, :, 0],
+        risk_mean=out[:, :, 0].mean(1),
+        risk_std=out[:, :, 0].std(1),
+        norm2_mean=out[:, :, 1].mean(1),
+        norm2_std=out[:, :, 1].std(1),
         train_mse_max=float(out[:, :, 2].max()),
-        ridge_risk_mean=out[:, :, 3].mean(1), ridge_risk_std=out[:, :, 3].std(1),
+        ridge_risk_mean=out[:, :, 3].mean(1),
+        ridge_risk_std=out[:, :, 3].std(1),
         closed_form=asymptotic_risk_isotropic(gamma, snr, noise_var),
         closed_form_norm2=asymptotic_norm_isotropic(gamma, snr, noise_var),
         ridge_closed_form=ridge_cf,
@@ -151,7 +167,9 @@ class FourRoutes:
     run_time_s: float
 
 
-def four_routes(n=40, p=100, seed=0, num_steps=600, alphas=tuple(10.0 ** -np.arange(0, 13, 2)), record_every=5):
+def four_routes(
+    n=40, p=100, seed=0, num_steps=600, alphas=tuple(10.0 ** -np.arange(0, 13, 2)), record_every=5
+):
     """Compare :func:`min_norm_solution` with pinv, ridge (alpha -> 0+), GD and the kernel form.
 
     Draws ``X`` (n, p) and ``y`` (n,) with N(0, 1) entries from ``default_rng(seed)`` and a
@@ -175,7 +193,10 @@ def four_routes(n=40, p=100, seed=0, num_steps=600, alphas=tuple(10.0 ** -np.ara
     X_test = rng.standard_normal((100, p))
     alphas = np.asarray(alphas, dtype=float)
     return FourRoutes(
-        n=n, p=p, seed=seed, lr=float(lr),
+        n=n,
+        p=p,
+        seed=seed,
+        lr=float(lr),
         steps=np.minimum(np.arange(len(path)) * record_every, num_steps),
         gd_gap=np.linalg.norm(path - w_min, axis=1),
         gd_rowspace_gap=np.linalg.norm(path - path @ P.T, axis=1),
@@ -191,14 +212,41 @@ def four_routes(n=40, p=100, seed=0, num_steps=600, alphas=tuple(10.0 ** -np.ara
     )
 
 
-GAMMAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0,
-          5.0, 6.0, 8.0, 10.0)
+GAMMAS = (
+    0.1,
+    0.2,
+    0.3,
+    0.4,
+    0.5,
+    0.6,
+    0.7,
+    0.8,
+    0.9,
+    0.95,
+    1.0,
+    1.05,
+    1.1,
+    1.25,
+    1.5,
+    1.75,
+    2.0,
+    2.5,
+    3.0,
+    4.0,
+    5.0,
+    6.0,
+    8.0,
+    10.0,
+)
 """The chapter's grid of ``gamma = p / n``, on both sides of 1 and including it."""
 
-SETTINGS = {"quick": {"n": 200, "seeds": tuple(range(20))}, "full": {"n": 500, "seeds": tuple(range(40))}}
-"""``n`` and seeds of the chapter's :func:`risk_curve` at each scale (the claims tests use the same)."""
+SETTINGS = {
+    "quick": {"n": 200, "seeds": tuple(range(20))},
+    "full": {"n": 500, "seeds": tuple(range(40))},
+}
+"""``n`` and seeds of the chapter's :func:`risk_curve` at each scale (the claims tests' too)."""
 
 
 def settings(scale=None):
-    """``n`` and seeds of :func:`risk_curve` at ``scale`` (default: :func:`generalization.scale`)."""
+    """``n`` and seeds of :func:`risk_curve` at ``scale`` (default :func:`generalization.scale`)."""
     return settings_for(SETTINGS, scale)

@@ -16,7 +16,7 @@ examples N and the number of features P)::
     labels     y = f*(x) + eps,  eps ~ N(0, noise_var)
     features   phi_j(x) = sigma_r(theta_j . x / sqrt(D)),  ||theta_j|| = sqrt(D), j < N
                sigma_r(z) = sqrt(r) z + sqrt(1 - r) h(z)     (r: linearity of the activation)
-    h(z)       = (|z| - sqrt(2/pi)) / sqrt(1 - 2/pi)         (even, mean 0, variance 1 under N(0, 1))
+    h(z)       = (|z| - sqrt(2/pi)) / sqrt(1 - 2/pi)      (even; mean 0, variance 1 under N(0, 1))
     design     A = Phi / sqrt(N),  shape (n, N);  predictor f(x) = A(x) w
     ridge      w_lam = argmin ||A w - y||^2 + lam ||w||^2 = A^T (A A^T + lam I)^{-1} y
                (lam = 0: the minimum-norm least-squares solution)
@@ -55,21 +55,71 @@ from generalization.linear import SpectralRidge
 ABS_MEAN = np.sqrt(2.0 / np.pi)
 ABS_STD = np.sqrt(1.0 - 2.0 / np.pi)
 
-N_OVER_D = (0.25, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.35, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0,
-            7.5, 7.8, 7.9, 8.0, 8.1, 8.2, 8.5, 9.0, 10.0, 12.0, 16.0)
+N_OVER_D = (
+    0.25,
+    0.5,
+    0.7,
+    0.8,
+    0.9,
+    0.95,
+    1.0,
+    1.05,
+    1.1,
+    1.2,
+    1.35,
+    1.5,
+    2.0,
+    2.5,
+    3.0,
+    4.0,
+    5.0,
+    6.0,
+    7.0,
+    7.5,
+    7.8,
+    7.9,
+    8.0,
+    8.1,
+    8.2,
+    8.5,
+    9.0,
+    10.0,
+    12.0,
+    16.0,
+)
 """The grid of ``n / D`` of the sample-wise sweeps: dense around ``n = D`` and ``n = N = 8 D``."""
 
 SETTINGS = {
-    "quick": dict(D=40, N=320, n_over_D=N_OVER_D, r=0.93, noise_var=2.0,
-                  lambdas=(0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0), seeds=tuple(range(6)), n_test=1000,
-                  activations=(1.0, 0.73, 0.0), teacher_s=(0.0, 0.5),
-                  grid_N_over_D=tuple(2.0 ** np.arange(-1.0, 3.01, 0.5)),
-                  grid_n_over_D=tuple(2.0 ** np.arange(-1.0, 3.51, 0.25)), grid_seeds=(0, 1, 2)),
-    "full": dict(D=100, N=800, n_over_D=N_OVER_D, r=0.93, noise_var=2.0,
-                 lambdas=(0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0), seeds=tuple(range(20)), n_test=5000,
-                 activations=(1.0, 0.73, 0.0), teacher_s=(0.0, 0.5),
-                 grid_N_over_D=tuple(2.0 ** np.arange(-1.0, 3.01, 0.25)),
-                 grid_n_over_D=tuple(2.0 ** np.arange(-1.0, 3.51, 0.125)), grid_seeds=tuple(range(5))),
+    "quick": dict(
+        D=40,
+        N=320,
+        n_over_D=N_OVER_D,
+        r=0.93,
+        noise_var=2.0,
+        lambdas=(0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0),
+        seeds=tuple(range(6)),
+        n_test=1000,
+        activations=(1.0, 0.73, 0.0),
+        teacher_s=(0.0, 0.5),
+        grid_N_over_D=tuple(2.0 ** np.arange(-1.0, 3.01, 0.5)),
+        grid_n_over_D=tuple(2.0 ** np.arange(-1.0, 3.51, 0.25)),
+        grid_seeds=(0, 1, 2),
+    ),
+    "full": dict(
+        D=100,
+        N=800,
+        n_over_D=N_OVER_D,
+        r=0.93,
+        noise_var=2.0,
+        lambdas=(0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0),
+        seeds=tuple(range(20)),
+        n_test=5000,
+        activations=(1.0, 0.73, 0.0),
+        teacher_s=(0.0, 0.5),
+        grid_N_over_D=tuple(2.0 ** np.arange(-1.0, 3.01, 0.25)),
+        grid_n_over_D=tuple(2.0 ** np.arange(-1.0, 3.51, 0.125)),
+        grid_seeds=tuple(range(5)),
+    ),
 }
 """Sizes of the chapter's experiments at each scale (the claims tests use the same).
 
@@ -149,17 +199,24 @@ def hermite_coefficients(func, num_points=200_001):
     weights /= weights.sum()
     values = np.asarray(func(z), dtype=float)
     if values.shape != z.shape or not np.all(np.isfinite(values)):
-        raise ValueError(f"func must map an array of shape {z.shape} to finite values of the same shape.")
-    mu0, mu1, second = weights @ values, weights @ (z * values), weights @ values ** 2
-    return float(mu0), float(mu1), float(np.sqrt(max(second - mu0 ** 2 - mu1 ** 2, 0.0)))
+        raise ValueError(
+            f"func must map an array of shape {z.shape} to finite values of the same shape."
+        )
+    mu0, mu1, second = weights @ values, weights @ (z * values), weights @ values**2
+    return float(mu0), float(mu1), float(np.sqrt(max(second - mu0**2 - mu1**2, 0.0)))
 
 
 def linearity(func, num_points=200_001):
-    """Degree of linearity ``r = mu_1^2 / (mu_1^2 + mu_star^2)`` of an activation (see :func:`hermite_coefficients`)."""
+    """Degree of linearity ``r = mu_1^2 / (mu_1^2 + mu_star^2)`` of an activation.
+
+    The coefficients are those of :func:`hermite_coefficients`.
+    """
     mu0, mu1, mu_star = hermite_coefficients(func, num_points)
-    if mu1 ** 2 + mu_star ** 2 <= 1e-12 * mu0 ** 2:  # zero up to the rounding of the quadrature
-        raise ValueError("func is constant under a standard Gaussian; its degree of linearity is undefined.")
-    return mu1 ** 2 / (mu1 ** 2 + mu_star ** 2)
+    if mu1**2 + mu_star**2 <= 1e-12 * mu0**2:  # zero up to the rounding of the quadrature
+        raise ValueError(
+            "func is constant under a standard Gaussian; its degree of linearity is undefined."
+        )
+    return mu1**2 / (mu1**2 + mu_star**2)
 
 
 # --- one draw and one fit ---------------------------------------------------------------
@@ -188,8 +245,10 @@ def draw_problem(D, n_max, N_max, r, s, noise_var, seed, n_test=2000):
     first ``n`` rows and ``N`` features are the same whatever ``n_max >= n`` and
     ``N_max >= N`` are.
     """
-    D, n_max, N_max, n_test = (checks.count(k, v) for k, v in
-                               (("D", D), ("n_max", n_max), ("N_max", N_max), ("n_test", n_test)))
+    D, n_max, N_max, n_test = (
+        checks.count(k, v)
+        for k, v in (("D", D), ("n_max", n_max), ("N_max", N_max), ("n_test", n_test))
+    )
     r, s = checks.fraction("r", r), checks.fraction("s", s)
     noise_var = checks.nonnegative("noise_var", noise_var)
     seed = checks.count("seed", seed, minimum=0)
@@ -233,9 +292,13 @@ def ridge_fits(A, y, A_test, f_test, lambdas):
     if y.shape != (A.shape[0],):
         raise ValueError(f"y must have shape (n,) = ({A.shape[0]},); got shape {y.shape}.")
     if A_test.ndim != 2 or A_test.shape[1] != A.shape[1]:
-        raise ValueError(f"A_test must have shape (m, N) with N = {A.shape[1]}; got shape {A_test.shape}.")
+        raise ValueError(
+            f"A_test must have shape (m, N) with N = {A.shape[1]}; got shape {A_test.shape}."
+        )
     if f_test.shape != (A_test.shape[0],):
-        raise ValueError(f"f_test must have shape (m,) = ({A_test.shape[0]},); got shape {f_test.shape}.")
+        raise ValueError(
+            f"f_test must have shape (m,) = ({A_test.shape[0]},); got shape {f_test.shape}."
+        )
     lambdas = checks.numbers("lambdas", lambdas, low=0)
     fits = SpectralRidge(A)
     sv, coef = fits.s, fits.project(y)
@@ -279,7 +342,9 @@ class SampleWiseCurve:
 
 
 @cached
-def sample_wise(D, N, n_values, r, s=0.0, noise_var=0.5, lambdas=(0.0,), seeds=(0, 1, 2), n_test=2000):
+def sample_wise(
+    D, N, n_values, r, s=0.0, noise_var=0.5, lambdas=(0.0,), seeds=(0, 1, 2), n_test=2000
+):
     """Sweep the number of training examples at fixed width ``N``, for each ridge penalty.
 
     For every seed one problem of the largest size is drawn (:func:`draw_problem`) and its
@@ -301,11 +366,23 @@ def sample_wise(D, N, n_values, r, s=0.0, noise_var=0.5, lambdas=(0.0,), seeds=(
             A_all, A_test = prob.features / np.sqrt(N), prob.test_features / np.sqrt(N)
             for i, n in enumerate(n_values):
                 test[:, i, j], train[:, i, j], norm2[:, i, j] = ridge_fits(
-                    A_all[:n], prob.y[:n], A_test, prob.f_test, lambdas)
+                    A_all[:n], prob.y[:n], A_test, prob.f_test, lambdas
+                )
     logs = np.log10(test)
     return SampleWiseCurve(
-        D=D, N=N, n=n_values, r=float(r), s=float(s), noise_var=float(noise_var), lambdas=lambdas, seeds=seeds,
-        test_error=test, train_error=train, norm2=norm2, log_mean=10 ** logs.mean(-1), log_std=logs.std(-1),
+        D=D,
+        N=N,
+        n=n_values,
+        r=float(r),
+        s=float(s),
+        noise_var=float(noise_var),
+        lambdas=lambdas,
+        seeds=seeds,
+        test_error=test,
+        train_error=train,
+        norm2=norm2,
+        log_mean=10 ** logs.mean(-1),
+        log_std=logs.std(-1),
         run_time_s=time.perf_counter() - start,
     )
 
@@ -332,7 +409,9 @@ class PhaseDiagram:
 
 
 @cached
-def phase_diagram(D, N_values, n_values, r, s=0.0, noise_var=0.5, lam=0.0, seeds=(0, 1, 2), n_test=2000):
+def phase_diagram(
+    D, N_values, n_values, r, s=0.0, noise_var=0.5, lam=0.0, seeds=(0, 1, 2), n_test=2000
+):
     """Test error of the ridge (``lam``) or min-norm (``lam = 0``) fit over a grid of ``(N, n)``.
 
     One problem of the largest size per seed; every grid point uses its first ``n`` rows and
@@ -349,14 +428,30 @@ def phase_diagram(D, N_values, n_values, r, s=0.0, noise_var=0.5, lam=0.0, seeds
 
     with threadpool_limits(1):
         for k, seed in enumerate(seeds):
-            prob = draw_problem(D, int(n_values.max()), int(N_values.max()), r, s, noise_var, seed, n_test)
+            prob = draw_problem(
+                D, int(n_values.max()), int(N_values.max()), r, s, noise_var, seed, n_test
+            )
             for j, N in enumerate(N_values):
-                A_all, A_test = prob.features[:, :N] / np.sqrt(N), prob.test_features[:, :N] / np.sqrt(N)
+                A_all, A_test = (
+                    prob.features[:, :N] / np.sqrt(N),
+                    prob.test_features[:, :N] / np.sqrt(N),
+                )
                 for i, n in enumerate(n_values):
-                    test[i, j, k] = ridge_fits(A_all[:n], prob.y[:n], A_test, prob.f_test, (lam,))[0][0]
+                    test[i, j, k] = ridge_fits(A_all[:n], prob.y[:n], A_test, prob.f_test, (lam,))[
+                        0
+                    ][0]
     return PhaseDiagram(
-        D=D, N=N_values, n=n_values, r=float(r), s=float(s), noise_var=float(noise_var), lam=lam, seeds=seeds,
-        test_error=test, log_mean=10 ** np.log10(test).mean(-1), run_time_s=time.perf_counter() - start,
+        D=D,
+        N=N_values,
+        n=n_values,
+        r=float(r),
+        s=float(s),
+        noise_var=float(noise_var),
+        lam=lam,
+        seeds=seeds,
+        test_error=test,
+        log_mean=10 ** np.log10(test).mean(-1),
+        run_time_s=time.perf_counter() - start,
     )
 
 
@@ -378,12 +473,17 @@ def peaks(n, error, split):
     """
     n, error = np.asarray(n, dtype=float), np.asarray(error, dtype=float)
     if n.ndim != 1 or n.shape != error.shape or n.size < 2:
-        raise ValueError(f"n and error must be 1-D arrays of one shape, at least 2 long; got {n.shape} and {error.shape}.")
+        raise ValueError(
+            f"n and error must be 1-D arrays of one shape, at least 2 long; got {n.shape} and "
+            f"{error.shape}."
+        )
     if np.any(np.diff(n) <= 0):
         raise ValueError("n must be strictly increasing.")
     split = float(split)
     if not n[0] < split < n[-1]:
-        raise ValueError(f"split must lie strictly between n[0] = {n[0]:g} and n[-1] = {n[-1]:g}; got {split:g}.")
+        raise ValueError(
+            f"split must lie strictly between n[0] = {n[0]:g} and n[-1] = {n[-1]:g}; got {split:g}."
+        )
     low, high = n < split, n >= split
     i, j = np.argmax(np.where(low, error, -np.inf)), np.argmax(np.where(high, error, -np.inf))
     return float(n[i]), float(error[i]), float(n[j]), float(error[j])
@@ -405,14 +505,21 @@ def bump(n, error, low, high):
     """
     n, error = np.asarray(n, dtype=float), np.asarray(error, dtype=float)
     if n.ndim != 1 or n.shape != error.shape:
-        raise ValueError(f"n and error must be 1-D arrays of one shape; got {n.shape} and {error.shape}.")
+        raise ValueError(
+            f"n and error must be 1-D arrays of one shape; got {n.shape} and {error.shape}."
+        )
     if np.any(np.diff(n) <= 0):
         raise ValueError("n must be strictly increasing.")
     if low not in n or high not in n or not low < high:
-        raise ValueError(f"low and high must be sizes in n with low < high; got low = {low!r}, high = {high!r}.")
+        raise ValueError(
+            f"low and high must be sizes in n with low < high; got low = {low!r}, high = {high!r}."
+        )
     window = (n >= low) & (n <= high)
     if window.sum() < 3:
-        raise ValueError(f"the window [{low}, {high}] must hold a size strictly inside it; it holds {window.sum()} sizes.")
+        raise ValueError(
+            f"the window [{low}, {high}] must hold a size strictly inside it; it holds "
+            f"{window.sum()} sizes."
+        )
     i = np.flatnonzero(window)[np.argmax(error[window])]
     ends = max(error[n == low][0], error[n == high][0])
     return float(n[i]), float(error[i] / ends)
@@ -427,7 +534,9 @@ def peak_report(n, error, D, N):
     """
     D, N = checks.count("D", D), checks.count("N", N)
     if N < 4 * D:
-        raise ValueError(f"N must be at least 4 D = {4 * D} so that the two windows do not overlap; got N = {N}.")
+        raise ValueError(
+            f"N must be at least 4 D = {4 * D} so that the two windows do not overlap; got N = {N}."
+        )
     n_lin, prom_lin = bump(n, error, int(round(D / 2)), 2 * D)
     n_nl, prom_nl = bump(n, error, int(round(N / 2)), 2 * N)
     return n_lin, prom_lin, n_nl, prom_nl

@@ -208,7 +208,8 @@ class HomeworkResult:
 
     ``before`` and ``after_step`` map ``"f1"``/``"f2"`` to :class:`LineState`; ``limit``
     maps them to where small-step descent converges; ``paths`` to float
-    ``(slope, intercept)`` iterates at ``lr_fraction`` of the stable learning rate; ``torch_after_step``
+    ``(slope, intercept)`` iterates at ``lr_fraction`` of the stable learning rate;
+    ``torch_after_step``
     to autograd's ``(a, b)`` after the step; ``stable_lr`` to :func:`stable_lr`.
     """
 

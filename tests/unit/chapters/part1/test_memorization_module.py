@@ -7,10 +7,10 @@ from generalization.chapters.part1 import memorization as mz
 
 
 def test_learning_epochs_first_epoch_below_threshold():
-    loss = np.array([[2.0, 0.1, 3.0],
-                     [0.5, 0.9, 3.0],
-                     [0.1, 0.2, 3.0]])
-    np.testing.assert_array_equal(mz.learning_epochs(loss), [2, 1, 4])  # never fitted -> num_epochs + 1
+    loss = np.array([[2.0, 0.1, 3.0], [0.5, 0.9, 3.0], [0.1, 0.2, 3.0]])
+    np.testing.assert_array_equal(
+        mz.learning_epochs(loss), [2, 1, 4]
+    )  # never fitted -> num_epochs + 1
     np.testing.assert_array_equal(mz.learning_epochs(loss, threshold=0.15), [3, 1, 4])
     # the default threshold is ln 2: a label probability just above 1/2 counts, just below does not
     edge = np.array([[math.log(2) - 1e-9, math.log(2) + 1e-9]])
@@ -25,9 +25,9 @@ def test_learning_epochs_rejects_bad_input():
 
 
 def test_easiest_orders_by_epoch_then_mean_loss():
-    loss = np.array([[1.0, 0.5, 0.3, 2.0],
-                     [0.6, 0.4, 0.2, 0.1]])
-    # learning epochs [2, 1, 1, 2]; ties by mean loss: 2 (0.25) before 1 (0.45), 0 (0.8) before 3 (1.05)
+    loss = np.array([[1.0, 0.5, 0.3, 2.0], [0.6, 0.4, 0.2, 0.1]])
+    # learning epochs [2, 1, 1, 2]; ties by mean loss: 2 (0.25) before 1 (0.45), 0 (0.8) before 3
+    # (1.05)
     np.testing.assert_array_equal(mz.easiest(loss, 4), [2, 1, 0, 3])
     np.testing.assert_array_equal(mz.easiest(loss, 1), [2])
     for bad in (0, 5, 1.5, True):
@@ -47,8 +47,13 @@ def test_overlap_and_its_errors():
 def test_random_subsets_overlap_at_chance_k_over_n():
     rng = np.random.default_rng(0)
     n, k = 1000, 100
-    overlaps = [mz.overlap(rng.choice(n, k, replace=False), rng.choice(n, k, replace=False)) for _ in range(400)]
-    assert np.mean(overlaps) == pytest.approx(k / n, abs=0.005)  # hypergeometric mean k/n, sd of the mean 0.0014
+    overlaps = [
+        mz.overlap(rng.choice(n, k, replace=False), rng.choice(n, k, replace=False))
+        for _ in range(400)
+    ]
+    assert np.mean(overlaps) == pytest.approx(
+        k / n, abs=0.005
+    )  # hypergeometric mean k/n, sd of the mean 0.0014
 
 
 def test_pairwise_and_rank_correlation():
@@ -111,7 +116,9 @@ def test_example_difficulty_is_reproducible_and_shaped():
     a = mz.example_difficulty.uncached(200, (16,), (0, 1), 2, 3, 1e-3, 50)
     b = mz.example_difficulty.uncached(200, (16,), (0, 1), 2, 3, 1e-3, 50)
     assert a.datasets == ("real", "random labels")
-    assert a.example_loss["real"].shape == (2, 2, 200) and a.example_loss["random labels"].shape == (2, 3, 200)
+    assert a.example_loss["real"].shape == (2, 2, 200) and a.example_loss[
+        "random labels"
+    ].shape == (2, 3, 200)
     assert a.learning_epoch["real"].shape == (2, 200)
     np.testing.assert_array_equal(a.example_loss["real"], b.example_loss["real"])
     assert not np.array_equal(a.example_loss["real"][0], a.example_loss["real"][1])  # seeds differ

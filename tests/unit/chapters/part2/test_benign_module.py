@@ -5,7 +5,6 @@ import pytest
 
 from generalization.chapters.part2 import benign
 
-
 # --- effective ranks -----------------------------------------------------------------------
 
 
@@ -55,7 +54,11 @@ def test_k_star_and_conditions():
     assert c.r0_over_n == pytest.approx(105 / 200) and c.n_over_R == pytest.approx(0.02)
     assert c.variance_rate == pytest.approx(5 / 200 + 0.02)
     missing = benign.benign_conditions(lam, 20_000)
-    assert missing.k_star is None and math.isinf(missing.k_star_over_n) and math.isnan(missing.n_over_R)
+    assert (
+        missing.k_star is None
+        and math.isinf(missing.k_star_over_n)
+        and math.isnan(missing.n_over_R)
+    )
 
 
 def test_chapter_spectra_have_the_stated_shapes():
@@ -95,7 +98,9 @@ def test_other_bad_inputs():
         benign.k_star([1.0], 0)
     with pytest.raises(ValueError, match="b must be a positive number; got -1"):
         benign.k_star([1.0], 3, b=-1)
-    with pytest.raises(ValueError, match="spectrum must be one of \\('spiked', 'isotropic', 'power'\\); got 'flat'"):
+    with pytest.raises(
+        ValueError, match="spectrum must be one of \\('spiked', 'isotropic', 'power'\\); got 'flat'"
+    ):
         benign.spectrum_for_n("flat", 10)
     with pytest.raises(ValueError, match="tail must be a number in \\(0, 1\\]; got 2.0"):
         benign.spiked(2, 3, spike=1.0, tail=2.0)
@@ -122,11 +127,14 @@ def test_gram_path_equals_direct_path():
     gram = benign.bias_variance(X, lam, theta, noise_var=0.7, method="gram")
     direct = benign.bias_variance(X, lam, theta, noise_var=0.7, method="direct")
     np.testing.assert_allclose(gram, direct, rtol=1e-9)
-    assert benign.bias_variance(X, lam, theta, noise_var=0.7) == pytest.approx(gram, rel=1e-12)  # auto
+    assert benign.bias_variance(X, lam, theta, noise_var=0.7) == pytest.approx(
+        gram, rel=1e-12
+    )  # auto
 
 
 def test_direct_path_agrees_with_explicit_matrices():
-    # bias = theta^T (I - P) Sigma (I - P) theta,  variance = sigma^2 tr(pinv^T Sigma pinv), P = pinv X.
+    # bias = theta^T (I - P) Sigma (I - P) theta,  variance = sigma^2 tr(pinv^T Sigma pinv), P =
+    # pinv X.
     lam, theta, X = _problem(n=10, p=25)
     pinv = np.linalg.pinv(X)
     I_P = np.eye(25) - pinv @ X
@@ -150,7 +158,9 @@ def test_streaming_gram_statistics_equal_those_of_the_stored_design():
     streamed = benign.gram_statistics(lam, theta, 30, np.random.default_rng(5), block=50)
     stored = benign.gram_statistics(lam, theta, X=X, block=50)
     for name in ("K", "M", "a", "c"):
-        np.testing.assert_allclose(getattr(streamed, name), getattr(stored, name), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            getattr(streamed, name), getattr(stored, name), rtol=1e-12, atol=1e-12
+        )
     np.testing.assert_allclose(streamed.M, X @ np.diag(lam) @ X.T, rtol=1e-10)
 
 
@@ -172,7 +182,9 @@ def test_exact_bias_plus_variance_matches_monte_carlo(spectrum):
     bias, variance = benign.bias_variance(X, lam, theta, noise_var=0.5)
     mc = benign.simulated_risk(X, lam, theta, 0.5, rng, num_noise=4000, num_test=3000)
     assert abs(mc["risk"] - (bias + variance)) < 4 * mc["risk_se"]
-    assert abs(mc["test_risk"] - (bias + variance)) < 4 * mc["test_risk_se"] + 0.03 * (bias + variance)
+    assert abs(mc["test_risk"] - (bias + variance)) < 4 * mc["test_risk_se"] + 0.03 * (
+        bias + variance
+    )
     assert mc["train_residual"] < 1e-10  # the fits interpolate
 
 

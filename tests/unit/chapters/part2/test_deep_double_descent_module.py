@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from generalization import bank
 from generalization.chapters.part2 import deep_double_descent as dd
 
@@ -24,5 +25,7 @@ def test_small_sweeps_have_the_documented_shapes():
     assert samples.test_error.shape == (1, 2, 2) and samples.sample_sizes == (20, 40)
     with pytest.raises(ValueError, match="sample_sizes must be increasing"):
         dd.sample_sweep.uncached((40, 20), 50, 6, (4,), 0.2, (0,), 5, 0.01)
-    with pytest.raises(ValueError, match="widths must be a non-empty sequence of positive integers"):
+    with pytest.raises(
+        ValueError, match="widths must be a non-empty sequence of positive integers"
+    ):
         dd.width_sweep.uncached(80, 50, 6, (0, 8), (0.0,), (0,), 5, 0.01, 3)

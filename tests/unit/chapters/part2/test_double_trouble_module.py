@@ -1,10 +1,10 @@
-"""Random-features regression pieces of the double-trouble chapter: agree with direct computations."""
+"""Random-features regression pieces of the double-trouble chapter, against direct computations."""
 
 import numpy as np
 import pytest
 
-from generalization.chapters.part2 import double_trouble as dt
 from generalization import linear, variance
+from generalization.chapters.part2 import double_trouble as dt
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +15,9 @@ def data():
     return X, X_test, X @ beta / np.sqrt(d)
 
 
-@pytest.mark.parametrize("n_features, alpha", [(12, 1e-3), (30, 1e-6), (80, 1e-4), (12, 0.0), (80, 0.0)])
+@pytest.mark.parametrize(
+    "n_features, alpha", [(12, 1e-3), (30, 1e-6), (80, 1e-4), (12, 0.0), (80, 0.0)]
+)
 def test_smoother_matches_ridge_through_an_svd(data, n_features, alpha):
     X, X_test, y = data
     fmap = dt.feature_map(X.shape[1], n_features, 3)
@@ -43,18 +45,32 @@ def test_train_mse_is_the_noise_averaged_training_error(data, n_features):
     H = Phi @ np.linalg.solve(Phi.T @ Phi + n * alpha * np.eye(n_features), Phi.T)  # hat matrix
     R = np.eye(n) - H
     expected = (np.sum((R @ y) ** 2) + sigma2 * np.trace(R @ R)) / n
-    assert dt.train_mse(dt.spectral_parts(X, X_test, n_features, 2), y, sigma2, alpha) == pytest.approx(expected, rel=1e-8)
+    assert dt.train_mse(
+        dt.spectral_parts(X, X_test, n_features, 2), y, sigma2, alpha
+    ) == pytest.approx(expected, rel=1e-8)
 
 
 def test_min_norm_interpolates_beyond_the_threshold(data):
     X, X_test, y = data
-    assert dt.train_mse(dt.spectral_parts(X, X_test, 80, 0), y, 0.0, 0.0) < 1e-12  # rounding of y.y - (U^T y).(U^T y)
+    assert (
+        dt.train_mse(dt.spectral_parts(X, X_test, 80, 0), y, 0.0, 0.0) < 1e-12
+    )  # rounding of y.y - (U^T y).(U^T y)
 
 
 @pytest.fixture(scope="module")
 def small():
-    return dt.sweep.uncached(n=30, d=15, n_test=40, noise_var=0.2, samplings=(0, 1, 2), inits=(0, 1, 2, 3),
-                             ratios=(0.5, 1.0, 3.0), ridgeless_alpha=1e-6, alphas=(1e-3, 1e-1), ks=(1, 2, 4))
+    return dt.sweep.uncached(
+        n=30,
+        d=15,
+        n_test=40,
+        noise_var=0.2,
+        samplings=(0, 1, 2),
+        inits=(0, 1, 2, 3),
+        ratios=(0.5, 1.0, 3.0),
+        ridgeless_alpha=1e-6,
+        alphas=(1e-3, 1e-1),
+        ks=(1, 2, 4),
+    )
 
 
 def test_sweep_shapes_and_bookkeeping(small):
@@ -64,11 +80,19 @@ def test_sweep_shapes_and_bookkeeping(small):
     for result in (small.ridgeless, small.ridge):
         total = sum(result[p] for p in variance.PARTS)
         np.testing.assert_allclose(total, result["test_error"], rtol=1e-10)
-        np.testing.assert_allclose(result["var_init"], result["var_init_main"] + result["var_interaction"], rtol=1e-10)
-    np.testing.assert_allclose(small.ensemble[:, 0], small.ridgeless["test_error"], rtol=1e-10)  # K = 1
-    np.testing.assert_allclose(small.error_per_sampling.mean(axis=1), small.ridgeless["test_error"], rtol=1e-10)
+        np.testing.assert_allclose(
+            result["var_init"], result["var_init_main"] + result["var_interaction"], rtol=1e-10
+        )
+    np.testing.assert_allclose(
+        small.ensemble[:, 0], small.ridgeless["test_error"], rtol=1e-10
+    )  # K = 1
+    np.testing.assert_allclose(
+        small.error_per_sampling.mean(axis=1), small.ridgeless["test_error"], rtol=1e-10
+    )
     np.testing.assert_allclose(small.ridge["test_error"], small.ridge_error.min(axis=1))
-    assert small.ridgeless_train_mse[2] < 1e-3 * small.noise_var  # N = 3n: the noise is interpolated
+    assert (
+        small.ridgeless_train_mse[2] < 1e-3 * small.noise_var
+    )  # N = 3n: the noise is interpolated
     assert small.ridgeless_train_mse[0] > 0.1 * small.noise_var  # N = n/2: it cannot be
 
 
@@ -78,22 +102,35 @@ def test_teacher_and_inputs_are_seeded():
     assert not np.array_equal(dt.draw_inputs(3, 4, 1), dt.draw_inputs(3, 4, 2))
 
 
-GOOD = dict(n=10, d=4, n_test=5, noise_var=0.1, samplings=(0, 1), inits=(0, 1), ratios=(1.0,), alphas=(0.1,), ks=(1,))
+GOOD = dict(
+    n=10,
+    d=4,
+    n_test=5,
+    noise_var=0.1,
+    samplings=(0, 1),
+    inits=(0, 1),
+    ratios=(1.0,),
+    alphas=(0.1,),
+    ks=(1,),
+)
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(n=1), "n must be an integer of at least 2"),
-    (dict(d=0), "d must be"),
-    (dict(noise_var=-1.0), "noise_var"),
-    (dict(samplings=(0,)), "samplings"),
-    (dict(inits=(1, 1)), "distinct"),
-    (dict(inits="ab"), "inits"),
-    (dict(ratios=(0.0,)), "ratios"),
-    (dict(alphas=()), "alphas"),
-    (dict(ridgeless_alpha=-1.0), "ridgeless_alpha"),
-    (dict(ks=(3,)), "ks must be"),
-    (dict(ks=(0,)), "ks must be"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(n=1), "n must be an integer of at least 2"),
+        (dict(d=0), "d must be"),
+        (dict(noise_var=-1.0), "noise_var"),
+        (dict(samplings=(0,)), "samplings"),
+        (dict(inits=(1, 1)), "distinct"),
+        (dict(inits="ab"), "inits"),
+        (dict(ratios=(0.0,)), "ratios"),
+        (dict(alphas=()), "alphas"),
+        (dict(ridgeless_alpha=-1.0), "ridgeless_alpha"),
+        (dict(ks=(3,)), "ks must be"),
+        (dict(ks=(0,)), "ks must be"),
+    ],
+)
 def test_sweep_rejects_bad_input(change, message):
     with pytest.raises(ValueError, match=message):
         dt.sweep.uncached(**{**GOOD, **change})

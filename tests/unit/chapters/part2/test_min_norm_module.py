@@ -14,7 +14,10 @@ def test_closed_form_matches_monte_carlo(gamma):
     exact = linear.expected_risk_gaussian(n, int(curve.p[0]), 1.0, 1.0)
     tolerance = 4 * curve.risk_std[0] / np.sqrt(12) + abs(exact - curve.closed_form[0])
     assert abs(curve.risk_mean[0] - curve.closed_form[0]) < tolerance
-    assert abs(curve.ridge_risk_mean[0] - curve.ridge_closed_form[0]) < 4 * curve.ridge_risk_std[0] / np.sqrt(12) + 0.02
+    assert (
+        abs(curve.ridge_risk_mean[0] - curve.ridge_closed_form[0])
+        < 4 * curve.ridge_risk_std[0] / np.sqrt(12) + 0.02
+    )
 
 
 def test_four_routes_agree():

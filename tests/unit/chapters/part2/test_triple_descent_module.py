@@ -11,7 +11,7 @@ def test_activation_family_moments():
         mu0, mu1, mu_star = td.hermite_coefficients(lambda z: td.activation(z, r))
         assert mu0 == pytest.approx(0.0, abs=1e-7)
         assert mu1 == pytest.approx(np.sqrt(r), abs=1e-7)
-        assert mu_star ** 2 == pytest.approx(1 - r, abs=1e-7)
+        assert mu_star**2 == pytest.approx(1 - r, abs=1e-7)
         assert td.linearity(lambda z: td.activation(z, r)) == pytest.approx(r, abs=1e-7)
 
 
@@ -23,7 +23,9 @@ def test_even_part_is_even_and_teacher_is_the_same_family():
 
 
 def test_known_degrees_of_linearity():
-    assert td.linearity(lambda z: np.maximum(z, 0)) == pytest.approx(np.pi / (2 * (np.pi - 1)), abs=1e-7)
+    assert td.linearity(lambda z: np.maximum(z, 0)) == pytest.approx(
+        np.pi / (2 * (np.pi - 1)), abs=1e-7
+    )
     assert td.linearity(lambda z: 3 * z + 1) == pytest.approx(1.0)
     assert td.linearity(np.abs) == pytest.approx(0.0, abs=1e-12)
     assert td.linearity(np.tanh) == pytest.approx(0.9305, abs=1e-4)
@@ -80,7 +82,9 @@ def test_peaks_and_bump():
 
 
 def test_sample_wise_and_phase_diagram_small():
-    curve = td.sample_wise.uncached(6, 24, (3, 6, 12, 24, 48), 0.9, 0.0, 0.5, (0.0, 0.1), (0, 1), n_test=50)
+    curve = td.sample_wise.uncached(
+        6, 24, (3, 6, 12, 24, 48), 0.9, 0.0, 0.5, (0.0, 0.1), (0, 1), n_test=50
+    )
     assert curve.test_error.shape == (2, 5, 2) and curve.log_mean.shape == (2, 5)
     assert curve.train_error[0, :4].max() < 1e-12  # n <= N interpolates
     assert np.all(curve.test_error[1] < curve.test_error[0][:, :] * 1e6)
@@ -96,35 +100,56 @@ def test_sizes_and_settings():
     assert td.settings("full")["D"] > td.settings("quick")["D"]
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: td.activation(0.0, 1.5), "r must be a number in"),
-    (lambda: td.activation(0.0, "a"), "r must be a number in"),
-    (lambda: td.teacher(0.0, -0.1), "s must be a number in"),
-    (lambda: td.hermite_coefficients(3), "func must be a callable"),
-    (lambda: td.hermite_coefficients(np.tanh, 50), "num_points must be at least 101"),
-    (lambda: td.hermite_coefficients(lambda z: z[:3]), "same shape"),
-    (lambda: td.linearity(lambda z: np.ones_like(z)), "constant"),
-    (lambda: td.draw_problem(0, 5, 5, 0.5, 0.0, 0.1, 0), "D must be a positive integer"),
-    (lambda: td.draw_problem(3, 5, 5, 0.5, 0.0, -1.0, 0), "noise_var must be a non-negative"),
-    (lambda: td.draw_problem(3, 5, 5, 0.5, 0.0, 0.1, -2), "seed must be"),
-    (lambda: td.ridge_fits(np.ones(3), np.ones(3), np.ones((2, 3)), np.ones(2), (0.0,)), "A must be"),
-    (lambda: td.ridge_fits(np.ones((3, 2)), np.ones(4), np.ones((2, 2)), np.ones(2), (0.0,)), "y must have shape"),
-    (lambda: td.ridge_fits(np.ones((3, 2)), np.ones(3), np.ones((2, 5)), np.ones(2), (0.0,)), "A_test must have"),
-    (lambda: td.ridge_fits(np.ones((3, 2)), np.ones(3), np.ones((2, 2)), np.ones(3), (0.0,)), "f_test must have"),
-    (lambda: td.ridge_fits(np.eye(2), np.ones(2), np.eye(2), np.ones(2), (-1.0,)), "lambdas must be"),
-    (lambda: td.ridge_fits(np.eye(2), np.ones(2), np.eye(2), np.ones(2), ()), "lambdas must be a non-empty"),
-    (lambda: td.sample_wise.uncached(4, 8, (), 0.5), "n_values must be a non-empty"),
-    (lambda: td.sample_wise.uncached(4, 8, (2, 4), 0.5, seeds=()), "seeds must be a non-empty"),
-    (lambda: td.phase_diagram.uncached(4, (4,), (4,), 0.5, lam=-1), "lam must be"),
-    (lambda: td.peaks([1, 2, 3], [1, 2, 3], 5), "split must lie"),
-    (lambda: td.peaks([1, 3, 2], [1, 2, 3], 2.5), "strictly increasing"),
-    (lambda: td.peaks([1, 2], [1, 2, 3], 1.5), "one shape"),
-    (lambda: td.bump([1, 2, 3], [1, 2, 3], 1, 7), "low and high must be sizes"),
-    (lambda: td.bump([1, 2, 3], [1, 2, 3], 1, 2), "strictly inside"),
-    (lambda: td.peak_report([1, 2, 3], [1, 2, 3], 10, 20), "N must be at least 4 D"),
-    (lambda: td.sizes(10, (0.01,)), "positive integer"),
-    (lambda: td.settings("huge"), "scale must be one of"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: td.activation(0.0, 1.5), "r must be a number in"),
+        (lambda: td.activation(0.0, "a"), "r must be a number in"),
+        (lambda: td.teacher(0.0, -0.1), "s must be a number in"),
+        (lambda: td.hermite_coefficients(3), "func must be a callable"),
+        (lambda: td.hermite_coefficients(np.tanh, 50), "num_points must be at least 101"),
+        (lambda: td.hermite_coefficients(lambda z: z[:3]), "same shape"),
+        (lambda: td.linearity(lambda z: np.ones_like(z)), "constant"),
+        (lambda: td.draw_problem(0, 5, 5, 0.5, 0.0, 0.1, 0), "D must be a positive integer"),
+        (lambda: td.draw_problem(3, 5, 5, 0.5, 0.0, -1.0, 0), "noise_var must be a non-negative"),
+        (lambda: td.draw_problem(3, 5, 5, 0.5, 0.0, 0.1, -2), "seed must be"),
+        (
+            lambda: td.ridge_fits(np.ones(3), np.ones(3), np.ones((2, 3)), np.ones(2), (0.0,)),
+            "A must be",
+        ),
+        (
+            lambda: td.ridge_fits(np.ones((3, 2)), np.ones(4), np.ones((2, 2)), np.ones(2), (0.0,)),
+            "y must have shape",
+        ),
+        (
+            lambda: td.ridge_fits(np.ones((3, 2)), np.ones(3), np.ones((2, 5)), np.ones(2), (0.0,)),
+            "A_test must have",
+        ),
+        (
+            lambda: td.ridge_fits(np.ones((3, 2)), np.ones(3), np.ones((2, 2)), np.ones(3), (0.0,)),
+            "f_test must have",
+        ),
+        (
+            lambda: td.ridge_fits(np.eye(2), np.ones(2), np.eye(2), np.ones(2), (-1.0,)),
+            "lambdas must be",
+        ),
+        (
+            lambda: td.ridge_fits(np.eye(2), np.ones(2), np.eye(2), np.ones(2), ()),
+            "lambdas must be a non-empty",
+        ),
+        (lambda: td.sample_wise.uncached(4, 8, (), 0.5), "n_values must be a non-empty"),
+        (lambda: td.sample_wise.uncached(4, 8, (2, 4), 0.5, seeds=()), "seeds must be a non-empty"),
+        (lambda: td.phase_diagram.uncached(4, (4,), (4,), 0.5, lam=-1), "lam must be"),
+        (lambda: td.peaks([1, 2, 3], [1, 2, 3], 5), "split must lie"),
+        (lambda: td.peaks([1, 3, 2], [1, 2, 3], 2.5), "strictly increasing"),
+        (lambda: td.peaks([1, 2], [1, 2, 3], 1.5), "one shape"),
+        (lambda: td.bump([1, 2, 3], [1, 2, 3], 1, 7), "low and high must be sizes"),
+        (lambda: td.bump([1, 2, 3], [1, 2, 3], 1, 2), "strictly inside"),
+        (lambda: td.peak_report([1, 2, 3], [1, 2, 3], 10, 20), "N must be at least 4 D"),
+        (lambda: td.sizes(10, (0.01,)), "positive integer"),
+        (lambda: td.settings("huge"), "scale must be one of"),
+    ],
+)
 def test_bad_input_raises_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()

@@ -49,7 +49,9 @@ def test_descent_converges_to_the_closed_form_limit(scale):
 
 def test_unstable_learning_rate_diverges():
     state = parametrization.line((1, 2), 1)
-    path = parametrization.descent_path(state, 7, 10, parametrization.stable_lr(1, 7) * Fraction(11, 10), 40)
+    path = parametrization.descent_path(
+        state, 7, 10, parametrization.stable_lr(1, 7) * Fraction(11, 10), 40
+    )
     assert abs(path[-1][0]) > 10 * abs(path[0][0])
 
 
