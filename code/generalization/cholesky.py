@@ -40,7 +40,9 @@ import numpy as np
 from . import checks
 
 BLOCK = 2048
+"""Size of the diagonal blocks of the blocked factorization, and rows per step of its solves."""
 LAPACK_LIMIT = 2**31
+"""SciPy's LAPACK indexes with 32-bit integers: an n x n matrix needs ``n * n < LAPACK_LIMIT``."""
 _ROUTINES = ("potrf", "trsm", "gemm")
 
 

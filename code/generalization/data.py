@@ -71,9 +71,9 @@ class MNIST:
     Attributes
     ----------
     X_train : ndarray of shape (60000, 784), float32 in [0, 1]
-    y_train : ndarray of shape (60000,), int64 in 0..9
+    y_train : ndarray of shape (60000,), int64, labels 0 to 9
     X_test : ndarray of shape (10000, 784), float32 in [0, 1]
-    y_test : ndarray of shape (10000,), int64 in 0..9
+    y_test : ndarray of shape (10000,), int64, labels 0 to 9
     """
 
     X_train: np.ndarray

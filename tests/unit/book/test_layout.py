@@ -15,6 +15,7 @@ Every numbered page ``book/partN/<chapter>.md`` of ``_toc.yml`` has its chapter 
 ``tests/claims/partN/test_<chapter>.py``, and nothing in those folders lacks its page.
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,17 @@ def test_nothing_lacks_its_page():
     assert units <= pages, f"unit tests of chapters without a page: {sorted(units - pages)}"
     stray = sorted(p.name for p in (ROOT / "tests" / "claims").glob("*.py"))
     assert stray == [], f"claims tests belong in tests/claims/partN/: {stray}"
+
+
+def test_every_method_has_its_api_page_and_nothing_else_does():
+    api = ROOT / "book" / "api"
+    documented = {}
+    for page in api.glob("*.md"):
+        for name in re.findall(r"^\.\. automodule:: (\S+)", page.read_text(), re.M):
+            documented[name] = page.name
+    methods = {name for name in import_graph() if layer(name) == "method"}
+    assert set(documented) == methods | CORE, "API pages differ from the method and core modules"
+    assert all(documented[name] == name.rsplit(".", 1)[1] + ".md" for name in methods)
+    toc = (ROOT / "_toc.yml").read_text()
+    for page in api.glob("*.md"):
+        assert f"book/api/{page.name}" in toc, f"{page.name} is not in _toc.yml"
