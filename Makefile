@@ -73,6 +73,11 @@ chapter: venv data
 	$(call say,Executing $(CHAPTER) at BOOK_SCALE=$(BOOK_SCALE))
 	$(PY) book/_ext/run_chapter.py $(CHAPTER)
 
+new-chapter: venv
+	@test -n "$(PART)" && test -n "$(NAME)" && test -n "$(TITLE)" || { \
+	  echo 'Usage: make new-chapter PART=3 NAME=mirror_descent TITLE="Mirror descent"' >&2; exit 1; }
+	$(PY) book/_ext/new_chapter.py "$(PART)" "$(NAME)" "$(TITLE)"
+
 # --- the gate ------------------------------------------------------------------------
 test: lint test-unit test-claims book test-site
 	$(call say,All checks passed)
