@@ -23,7 +23,13 @@ def toc_chapters():
 
 
 CHAPTERS = toc_chapters()
-PAGES = ["book/intro.html", "book/ledger.html", "book/reproducibility.html"] + CHAPTERS
+PAGES = [
+    "book/intro.html",
+    "book/ledger.html",
+    "book/reproducibility.html",
+    "book/api/index.html",
+    "book/api/kernel_solver.html",
+] + CHAPTERS
 
 
 # pydata-sphinx-theme logs this once when a fresh browser profile has no stored theme mode.
