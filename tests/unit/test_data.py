@@ -21,30 +21,9 @@ def test_mnist_shapes_ranges_and_counts(mnist):
         assert X.min() == 0.0 and X.max() == 1.0
     assert tuple(np.bincount(mnist.y_train)) == data.MNIST_CLASS_COUNTS["train"]
     assert tuple(np.bincount(mnist.y_test)) == data.MNIST_CLASS_COUNTS["test"]
-    assert tuple(np.bincount(mnist.y_train)) == (
-        5923,
-        6742,
-        5958,
-        6131,
-        5842,
-        5421,
-        5918,
-        6265,
-        5851,
-        5949,
-    )
-    assert tuple(np.bincount(mnist.y_test)) == (
-        980,
-        1135,
-        1032,
-        1010,
-        982,
-        892,
-        958,
-        1028,
-        974,
-        1009,
-    )
+    train = (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949)
+    test = (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009)
+    assert tuple(np.bincount(mnist.y_train)) == train and tuple(np.bincount(mnist.y_test)) == test
 
 
 def test_mnist_pixels_are_whole_multiples_of_one_255th(mnist):

@@ -48,28 +48,12 @@ COLUMN_BLOCK = 2048
 TEST_BLOCK_ENTRIES = 1 << 24
 """Test rows per block are chosen so that a block of features holds at most this many numbers."""
 
+# fmt: off
 RATIOS = (
-    0.05,
-    0.1,
-    0.2,
-    0.3,
-    0.4,
-    0.5,
-    0.6,
-    0.7,
-    0.8,
-    0.9,
-    0.95,
-    1.0,
-    1.05,
-    1.1,
-    1.25,
-    1.5,
-    2.0,
-    3.0,
-    5.0,
-    10.0,
+    0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.5, 2.0,
+    3.0, 5.0, 10.0,
 )
+# fmt: on
 """The chapter's grid of ``N / n``: dense near the interpolation threshold ``N = n``."""
 
 SETTINGS = {
