@@ -29,7 +29,7 @@ from pathlib import Path
 from sphinx.util import logging
 
 from generalization import scale
-from generalization.book.cache import code_key, page_modules
+from generalization.book.cache import CodeIndex
 
 LOGGER = logging.getLogger(__name__)
 KEYS_FILE = "page_keys.json"
@@ -44,14 +44,12 @@ def scale_cache(app, config):
 def page_keys(app, env):
     """``{docname: key}`` for every page of the book."""
     root = Path(app.confdir)
-    package_dir = root / app.config.cache_guard_package_dir
+    index = CodeIndex(root / app.config.cache_guard_package_dir)
     files = [root / name for name in app.config.cache_guard_files]
     keys = {}
     for docname in sorted(env.found_docs):
-        text = Path(env.doc2path(docname)).read_text(encoding="utf8")
-        keys[docname] = code_key(
-            page_modules(text, package_dir), package_dir, files, extra=f"scale {scale()}"
-        )
+        modules = index.page_modules(Path(env.doc2path(docname)).read_text(encoding="utf8"))
+        keys[docname] = index.key(modules, files, extra=f"scale {scale()}")
     return keys
 
 

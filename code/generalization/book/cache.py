@@ -150,6 +150,51 @@ def code_text(path):
     return ast.dump(tree)
 
 
+class CodeIndex:
+    """The package's source, read once: its module files, import graph and code texts.
+
+    A task that needs many keys (the cache guard keys every page of a build) builds one index
+    and asks it; :func:`code_key` and :func:`page_modules` build a fresh one per call.
+    """
+
+    def __init__(self, package_dir=PACKAGE_DIR):
+        self.package_dir = Path(package_dir).resolve()
+        self.files = module_files(self.package_dir)
+        self._texts = {}
+
+    @functools.cached_property
+    def graph(self):
+        """:func:`import_graph` of the package."""
+        return import_graph(self.package_dir)
+
+    def text(self, name):
+        """:func:`code_text` of module ``name``, read once."""
+        if name not in self._texts:
+            self._texts[name] = code_text(self.files[name])
+        return self._texts[name]
+
+    def key(self, names, files=(REQUIREMENTS,), extra=""):
+        """The code key of the modules ``names``: see :func:`code_key`."""
+        version = f"python {sys.version_info[0]}.{sys.version_info[1]}"
+        digest = hashlib.sha256(f"{version}\n{extra}\n".encode())
+        for name in sorted(dependencies(names, self.graph)):
+            digest.update(f"module {name}\n{self.text(name)}\n".encode())
+        for path in (Path(p) for p in files):
+            digest.update(f"file {path.name}\n".encode())
+            digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+        return digest.hexdigest()
+
+    def page_modules(self, text):
+        """The package modules the code cells of a MyST page import: see :func:`page_modules`."""
+        found = set()
+        for name in page_imports(text, self.package_dir.name):
+            while name and name not in self.files:
+                name = name.rpartition(".")[0]
+            if name:
+                found |= _with_parents(name, self.files)
+        return found
+
+
 def code_key(names, package_dir=PACKAGE_DIR, files=(REQUIREMENTS,), extra=""):
     """The code key (64 hex digits) of the package modules ``names``; see the module docstring.
 
@@ -163,17 +208,7 @@ def code_key(names, package_dir=PACKAGE_DIR, files=(REQUIREMENTS,), extra=""):
     extra : str
         Anything else the result depends on (the cache guard passes the scale).
     """
-    package_dir = Path(package_dir).resolve()
-    sources = module_files(package_dir)
-    digest = hashlib.sha256(
-        f"python {sys.version_info[0]}.{sys.version_info[1]}\n{extra}\n".encode()
-    )
-    for name in sorted(dependencies(names, import_graph(package_dir))):
-        digest.update(f"module {name}\n{code_text(sources[name])}\n".encode())
-    for path in (Path(p) for p in files):
-        digest.update(f"file {path.name}\n".encode())
-        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
-    return digest.hexdigest()
+    return CodeIndex(package_dir).key(names, files, extra)
 
 
 _CODE_CELL = re.compile(r"^(`{3,}|~{3,})\{code-cell\}[^\n]*\n(.*?)^\1[ \t]*$", re.M | re.S)
@@ -206,16 +241,9 @@ def page_imports(text, package=PACKAGE):
 
 
 def page_modules(text, package_dir=PACKAGE_DIR):
-    """The package modules the code cells of a MyST page import (see :func:`page_imports`)."""
-    files = module_files(package_dir)
-    package = Path(package_dir).resolve().name
-    found = set()
-    for name in page_imports(text, package):
-        while name and name not in files:
-            name = name.rpartition(".")[0]
-        if name:
-            found |= _with_parents(name, files)
-    return found
+    """The package modules the code cells of a MyST page import (see :func:`page_imports`),
+    with the packages above them."""
+    return CodeIndex(package_dir).page_modules(text)
 
 
 # --- the result cache ----------------------------------------------------------------
