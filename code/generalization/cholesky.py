@@ -278,9 +278,7 @@ class Factor:
     """
 
     def __init__(self, K, backend="scipy", device="cpu"):
-        if backend not in ("scipy", "torch"):
-            raise ValueError(f"backend must be 'scipy' or 'torch'; got {backend!r}.")
-        self.backend = backend
+        self.backend = checks.choice("backend", backend, ("scipy", "torch"))
         self.large = backend == "scipy" and needs_blocking(K.shape[0])
         if self.large:
             # beyond SciPy's 32-bit LAPACK indexing (n > 46,340): factored block by block, in place

@@ -76,3 +76,19 @@ def test_bad_input_raises_value_error(monkeypatch):
         cholesky.factor_in_place(np.eye(3), blas=True)
     K = np.eye(3)
     assert cholesky.factor_in_place(K) == 0  # falls back to torch
+
+
+def test_factor_solves_like_a_dense_solver_and_names_a_bad_backend():
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((40, 40))
+    S = A @ A.T + 40 * np.eye(40)
+    R = rng.standard_normal((40, 3))
+    for backend in ("scipy", "torch"):
+        K = np.triu(S).astype(np.float64)  # the upper triangle holds the matrix
+        factor = cholesky.Factor(K, backend, "cpu")
+        assert factor.info == 0
+        np.testing.assert_allclose(factor.solve(R), np.linalg.solve(S, R), rtol=1e-10)
+    with pytest.raises(
+        ValueError, match=r"backend must be one of \('scipy', 'torch'\); got 'lapack'"
+    ):
+        cholesky.Factor(np.eye(2), "lapack")
