@@ -6,6 +6,8 @@
 #   make bench   benchmarks of the package's heavy paths (not part of the gate)
 #   make chapter CHAPTER=book/part3/parametrization.md   execute one chapter only
 #   make new-chapter PART=3 NAME=mirror_descent TITLE="Mirror descent"   start a chapter
+#   make full CHAPTER=book/part2/kernel_mnist.md   record a chapter at full scale (results/full/)
+#   make mutate [CHAPTER=...]   apply each chapter's listed bugs; report which claim catches each
 #
 # Every target is idempotent: a second run does only what changed.
 
@@ -29,10 +31,10 @@ PYTEST_WORKERS ?= auto
 say = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
 .PHONY: help venv data book test lint format test-unit test-claims test-site chromium-check bench chapter \
-	new-chapter clean clean-all
+	new-chapter full mutate clean clean-all
 
 help:
-	@sed -n '1,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,13p' Makefile | sed 's/^# \{0,1\}//'
 
 # --- environment ---------------------------------------------------------------------
 venv: $(STAMP)
@@ -72,6 +74,15 @@ chapter: venv data
 	@test -n "$(CHAPTER)" || { echo "Usage: make chapter CHAPTER=book/part3/parametrization.md" >&2; exit 1; }
 	$(call say,Executing $(CHAPTER) at BOOK_SCALE=$(BOOK_SCALE))
 	$(PY) book/_ext/run_chapter.py $(CHAPTER)
+
+full: venv data
+	@test -n "$(CHAPTER)" || { echo "Usage: make full CHAPTER=book/part2/kernel_mnist.md" >&2; exit 1; }
+	$(call say,Recording $(CHAPTER) at BOOK_SCALE=full into results/full/ (commit the file))
+	$(PY) book/_ext/run_full.py $(CHAPTER) $(if $(NOTE),--note "$(NOTE)")
+
+mutate: venv data
+	$(call say,Mutation check: each listed bug applied in a copy; which claim catches it (slow))
+	$(PY) book/_ext/mutate.py $(CHAPTER)
 
 new-chapter: venv
 	@test -n "$(PART)" && test -n "$(NAME)" && test -n "$(TITLE)" || { \

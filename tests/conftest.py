@@ -33,3 +33,11 @@ def _share_the_cores():
 
 
 _share_the_cores()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "recorded: a claim about results recorded in results/full, not about what the code "
+        "computes now (make mutate leaves these out)",
+    )

@@ -7,7 +7,9 @@ extension keys every page on
 * the code key (:func:`generalization.book.cache.code_key`) of the package modules its
   code cells import, directly or through other modules: their syntax, docstrings and
   comments left out;
-* the watched files (``cache_guard_files``: ``requirements.txt``);
+* the watched files (``cache_guard_files``: ``requirements.txt``), and the page's recorded
+  full-scale results if it has any (``results/full/partN/<chapter>.json``, which the page
+  shows);
 * the scale (``BOOK_SCALE``).
 
 When a page's key differs from the one recorded when it was last invalidated, its executed
@@ -46,10 +48,15 @@ def page_keys(app, env):
     root = Path(app.confdir)
     index = CodeIndex(root / app.config.cache_guard_package_dir)
     files = [root / name for name in app.config.cache_guard_files]
+    results = root / app.config.cache_guard_results_dir
     keys = {}
     for docname in sorted(env.found_docs):
         modules = index.page_modules(Path(env.doc2path(docname)).read_text(encoding="utf8"))
-        keys[docname] = index.key(modules, files, extra=f"scale {scale()}")
+        recorded = results / (
+            Path(docname).relative_to(Path(docname).parts[0]).as_posix() + ".json"
+        )
+        extra_files = [recorded] if recorded.is_file() else []
+        keys[docname] = index.key(modules, files + extra_files, extra=f"scale {scale()}")
     return keys
 
 
@@ -91,6 +98,7 @@ def outdated(app, env, added, changed, removed):
 def setup(app):
     app.add_config_value("cache_guard_package_dir", "code/generalization", "env")
     app.add_config_value("cache_guard_files", ["requirements.txt"], "env")
+    app.add_config_value("cache_guard_results_dir", "results/full", "env")
     app.connect("config-inited", scale_cache)
     app.connect("env-get-outdated", outdated)
     return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True}

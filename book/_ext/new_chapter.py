@@ -1,6 +1,6 @@
 """Start a chapter: ``make new-chapter PART=3 NAME=mirror_descent TITLE="Mirror descent"``.
 
-Writes, from the templates in ``book/_ext/templates``, the three files of a chapter at their
+Writes, from the templates in ``book/_ext/templates``, the files of a chapter at their
 mirrored paths:
 
 * ``book/partN/<name>.md``: the page, with the book's sections (overview, theory, experiment,
@@ -8,7 +8,9 @@ mirrored paths:
   ledger wired to the chapter module;
 * ``code/generalization/chapters/partN/<name>.py``: the chapter module, with settings per
   scale and a cached ``experiment`` that raises ``NotImplementedError`` until it is written;
-* ``tests/claims/partN/test_<name>.py``: the claims tests, calling the same experiment.
+* ``tests/claims/partN/test_<name>.py``: the claims tests, calling the same experiment;
+* ``tests/claims/partN/<name>.yml``: the chapter's standing checks, its list of mutations
+  for ``make mutate`` and the numbers its prose may hold without glue.
 
 Every place to fill in says ``WRITE``. Nothing is overwritten. The chapter is not added to
 ``_toc.yml``: list it there when its experiment runs; until then ``make test`` fails (the
@@ -41,6 +43,7 @@ def targets(root, part, name):
         / f"part{part}"
         / f"{name}.py",
         "test_chapter.py.tmpl": root / "tests" / "claims" / f"part{part}" / f"test_{name}.py",
+        "chapter.yml.tmpl": root / "tests" / "claims" / f"part{part}" / f"{name}.yml",
     }
 
 

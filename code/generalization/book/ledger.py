@@ -11,12 +11,28 @@ the key ``ledger`` with two representations:
   ``ledger`` page and ``_build/html/ledger.json``.
 
 A mismatch between the paper and us is never hidden: the ``note`` field says why.
+
+**The ledger standard.** Every row says where its paper value comes from, in ``source``:
+
+* a location in the paper, when the value is quoted from it: ``"Table 6"``, ``"Figure 2"``,
+  ``"Section 5"``, ``"Eq. (4)"``, ``"Theorem 1"``, ``"Appendix A"``, ``"abstract"``...;
+* ``"read from Figure N (± u)"`` when a figure is the only source and the value was read off
+  it, with the reading's uncertainty ``u``;
+* ``"formula (<location>)"`` when the paper value is our evaluation of the paper's formula
+  (at our sizes);
+* ``"qualitative (<location>)"`` when the paper states the result in words, with no number;
+* ``"not run: <why>"`` for a result of the paper that the chapter does not reproduce.
+
+:func:`source_kind` classifies a source (``"quoted"``, ``"read"``, ``"formula"``,
+``"qualitative"``, ``"not run"``); the kind is stored with the row. A value "figure only"
+is not accepted: a number is quoted, read with its uncertainty, or the row says why not.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import re
 
 from .. import SCALES, checks
 
@@ -24,6 +40,8 @@ FIELDS = (
     "paper",
     "quantity",
     "paper_value",
+    "source",
+    "source_kind",
     "our_value",
     "unit",
     "scale",
@@ -41,6 +59,7 @@ HEADERS = (
     "Paper",
     "Quantity",
     "Paper's value",
+    "Source",
     "Ours",
     "Unit",
     "Scale",
@@ -51,6 +70,63 @@ HEADERS = (
 )
 OPTIONAL = ("Unit", "Note")
 """Columns left out of a chapter's table when they are empty in every row."""
+
+
+LOCATIONS = (
+    "Table",
+    "Tables",
+    "Figure",
+    "Figures",
+    "Section",
+    "Sections",
+    "Eq.",
+    "Theorem",
+    "Proposition",
+    "Corollary",
+    "Lemma",
+    "Definition",
+    "Remark",
+    "Example",
+    "Algorithm",
+    "Appendix",
+    "abstract",
+)
+"""The words a quoted source starts with: where in the paper the number is."""
+
+SOURCE_KINDS = ("quoted", "read", "formula", "qualitative", "not run")
+"""The kinds of paper value a ledger row can hold (see the module docstring)."""
+
+# "abstract" alone, or a word of LOCATIONS followed by what it points to ("Table 6")
+_LOCATION = r"(?:abstract(?:,? .+)?|(?:{}) \S.*)".format(
+    "|".join(re.escape(word) for word in LOCATIONS[:-1])
+)
+_SOURCES = (
+    ("quoted", re.compile(rf"{_LOCATION}")),
+    ("read", re.compile(r"read from Figure \S+.* \(± ?[^)]+\)")),
+    ("formula", re.compile(rf"formula \({_LOCATION}\)")),
+    ("qualitative", re.compile(rf"qualitative \({_LOCATION}\)")),
+    ("not run", re.compile(r"not run: \S.*")),
+)
+
+
+def source_kind(source):
+    """The kind of a ledger row's ``source`` (one of :data:`SOURCE_KINDS`).
+
+    Raises
+    ------
+    ValueError
+        If ``source`` follows none of the forms of the ledger standard.
+    """
+    if isinstance(source, str):
+        for kind, pattern in _SOURCES:
+            if pattern.fullmatch(source.strip()):
+                return kind
+    raise ValueError(
+        "source must be a location in the paper ('Table 6', 'Figure 2', 'Section 5', "
+        "'Eq. (4)', 'Theorem 1', 'abstract', ...), 'read from Figure N (± u)', "
+        "'formula (<location>)', 'qualitative (<location>)' or 'not run: <why>'; "
+        f"got {source!r}."
+    )
 
 
 def _check_value(name, value, allow_none=False):
@@ -119,9 +195,9 @@ class Ledger:
     Examples
     --------
     >>> ledger = Ledger()
-    >>> ledger.add(paper="zhang2017understanding", quantity="test error", paper_value=1.2,
-    ...            our_value=1.31, unit="%", scale="full", seeds=[0, 1, 2], spread=0.05,
-    ...            run_time_s=240.0)
+    >>> ledger.add(paper="belkin2018understand", quantity="test error", paper_value=1.24,
+    ...            source="Table 3", our_value=1.31, unit="%", scale="full", seeds=[0, 1, 2],
+    ...            spread=0.05, run_time_s=240.0)
     >>> ledger.rows[0]["our_value"]
     1.31
     """
@@ -136,6 +212,7 @@ class Ledger:
         paper,
         quantity,
         paper_value,
+        source,
         our_value,
         scale,
         seeds,
@@ -154,7 +231,11 @@ class Ledger:
             What is compared, in words a reader understands out of context.
         paper_value, our_value : float, int or str
             The paper's number and ours. A string is allowed for values that are not a
-            single number (e.g. ``"about 1.2"``).
+            single number (e.g. ``"about 1.2"``); "figure only" is not a value.
+        source : str
+            Where the paper value comes from, in one of the forms of the ledger standard
+            (module docstring): ``"Table 6"``, ``"read from Figure 2 (± 0.5)"``,
+            ``"formula (Eq. (4))"``, ``"qualitative (Section 3)"``, ``"not run: <why>"``.
         scale : str
             ``"quick"`` or ``"full"``: the scale our number was produced at.
         seeds : sequence of int, or str
@@ -204,13 +285,23 @@ class Ledger:
             raise ValueError(
                 f"run_time_s must be a non-negative number of seconds; got {run_time_s!r}."
             )
+        kind = source_kind(source)
+        value = _check_value("paper_value", paper_value)
+        if isinstance(value, str) and "figure only" in value.lower():
+            raise ValueError(
+                "paper_value must be the paper's number, read off its figure with an "
+                "uncertainty, or say why there is none (source 'qualitative (...)' or "
+                f"'not run: ...'); got {value!r}."
+            )
         if not isinstance(unit, str) or not isinstance(note, str):
             raise ValueError(f"unit and note must be strings; got {unit!r} and {note!r}.")
         self.rows.append(
             {
                 "paper": paper.strip(),
                 "quantity": quantity.strip(),
-                "paper_value": _check_value("paper_value", paper_value),
+                "paper_value": value,
+                "source": source.strip(),
+                "source_kind": kind,
                 "our_value": _check_value("our_value", our_value),
                 "unit": unit.strip(),
                 "scale": scale,
@@ -227,6 +318,7 @@ class Ledger:
             row["paper"],
             row["quantity"],
             _format(row["paper_value"], self.digits),
+            row["source"],
             _format(row["our_value"], self.digits),
             row["unit"],
             row["scale"],

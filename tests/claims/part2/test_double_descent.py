@@ -1,4 +1,10 @@
-"""Claims of book/part2/double_descent.md, asserted with the chapter's own calls (cached)."""
+"""Claims of book/part2/double_descent.md, asserted with the chapter's own calls (cached).
+
+Bounds are two-sided, set from the values measured at quick scale (three feature draws) and
+their spread across draws; the measured values are in the comment beside each bound. The
+peak height at N = n is heavy-tailed across draws (it scales like 1 / sigma_n^2), so its
+bounds are set on a log scale.
+"""
 
 import numpy as np
 import pytest
@@ -35,33 +41,38 @@ def relu():  # the chapter's call (exercise)
 
 
 @pytest.fixture(scope="module")
-def ridge():  # the chapter's call
-    return double_descent.ridge_at_threshold(
-        S["n_train"], S["n_test"], S["ridge_alphas"], S["seeds"][0], S["bandwidth"], S["data_seed"]
-    )
+def ridges():  # the chapter's calls: one ridge refit per feature draw
+    return [
+        double_descent.ridge_at_threshold(
+            S["n_train"], S["n_test"], S["ridge_alphas"], seed, S["bandwidth"], S["data_seed"]
+        )
+        for seed in S["seeds"]
+    ]
 
 
-def test_grid_straddles_the_threshold(dd):
-    assert dd.n_features[dd.at(1.0)] == dd.n_train
-    assert dd.ratio[0] < 0.1 and dd.ratio[-1] >= 10 and len(dd.seeds) >= 3
-
-
-def test_test_risk_peaks_at_n_equals_n_for_every_seed(dd):
-    # "within a factor": the grid neighbours of N = n are 0.95n and 1.05n; measured: the peak is at
-    # 1.0 exactly
+def test_test_risk_and_norm_peak_at_n_equals_n_for_every_seed(dd):
     for values in (dd.test_squared, dd.test_zero_one, dd.norm):
-        peaks = dd.ratio[np.argmax(values, axis=1)]
-        assert np.all((peaks > 0.9) & (peaks < 1.1))
-        assert np.all(peaks == 1.0)
+        assert np.all(dd.ratio[np.argmax(values, axis=1)] == 1.0)  # measured: every draw
 
 
 def test_peak_is_huge_and_close_to_guessing(dd):
     one = dd.at(1.0)
     sq = dd.test_squared.mean(0)
-    under = dd.n_features < dd.n_train
-    assert sq[one] / sq[under].min() > 100  # measured about 7,000
-    assert dd.test_squared[:, one].min() > 100  # measured 550 to 8,700 across seeds
-    assert dd.test_zero_one[:, one].mean() > 0.8  # "not far from the 90% of guessing"; measured 88%
+    best = sq[dd.n_features < dd.n_train].min()
+    # glued `spike`: measured 7,600 (log10 3.9); per-draw ratios 1,040 / 5,280 / 16,500 (log10
+    # spread 0.6, so the log of a three-draw mean has a standard error of about 0.35)
+    assert 1_500 < sq[one] / best < 40_000
+    per_draw = dd.test_squared[:, one] / best
+    assert per_draw.min() > 300 and per_draw.max() < 60_000  # measured 1,040 and 16,500
+    # "not far from the 90% of guessing": measured 88.4% (87.5 to 90.0, sd 1.4 points)
+    assert 0.85 < dd.test_zero_one[:, one].mean() < 0.92
+
+
+def test_draws_agree_except_at_the_threshold(dd):
+    one = dd.at(1.0)
+    spread = dd.test_squared.max(0) / dd.test_squared.min(0)  # largest over smallest draw
+    assert 5 < spread[one] < 60  # measured 15.8 (551 to 8,723)
+    assert np.all(np.delete(spread, one) < 1.25)  # measured at most 1.16 (at N = 0.95 n)
 
 
 def test_classical_u_below_the_threshold(dd):
@@ -69,15 +80,16 @@ def test_classical_u_below_the_threshold(dd):
     sq = dd.test_squared.mean(0)[under]
     best = int(np.argmin(sq))
     assert 0 < best < len(under) - 1  # an interior sweet spot: a U, not a monotone curve
-    assert 0.1 <= dd.ratio[under][best] <= 0.5  # measured 0.3
+    assert 0.2 <= dd.ratio[under][best] <= 0.4  # measured 0.3, within a grid step of it
     assert np.all(np.diff(sq[best:]) > 0)  # "from there it climbs"
     train = dd.train_squared.mean(0)[under]
-    assert np.all(np.diff(train) < 0) and train[-1] > 1e-3  # falls, but stays positive below n
+    assert np.all(np.diff(train) < 0)  # the training loss falls...
+    assert 5e-3 < train[-1] < 1.2e-2  # ...but stays positive below n: measured 7.8e-3 at 0.95 n
 
 
 def test_training_loss_is_zero_from_the_threshold_on(dd):
     one = dd.at(1.0)
-    assert dd.train_squared[:, one:].max() < 1e-20  # printed with :.0e; measured below 1e-23
+    assert dd.train_squared[:, one:].max() < 1e-20  # "zero up to rounding": measured 4e-25
 
 
 def test_second_descent_is_monotone_and_ends_below_the_classical_best(dd):
@@ -87,41 +99,54 @@ def test_second_descent_is_monotone_and_ends_below_the_classical_best(dd):
     under = dd.n_features < dd.n_train
     zo = dd.test_zero_one.mean(0)
     assert np.argmin(zo) == len(zo) - 1 and np.argmin(dd.test_squared.mean(0)) == len(zo) - 1
-    assert zo[-1] < zo[under].min() / 2  # measured 2.7 times fewer errors
-    assert dd.test_zero_one[:, -1].max() < dd.test_zero_one[:, under].min()  # for every seed
+    # glued `gain`: measured 2.71 times fewer errors (per draw 2.56, 2.74, 2.85)
+    assert 2.35 < zo[under].min() / zo[-1] < 3.1
+    assert dd.test_zero_one[:, -1].max() < dd.test_zero_one[:, under].min()  # for every draw
 
 
 def test_largest_model_approaches_the_kernel_interpolant(dd):
-    # Monte Carlo error of 10n features; measured 0.05 points above the kernel in zero-one loss,
-    # 12% in squared loss
-    assert abs(dd.test_zero_one[:, -1].mean() - dd.kernel.test_zero_one) < 0.015
-    assert dd.kernel.test_squared < dd.test_squared[:, -1].mean() < 1.25 * dd.kernel.test_squared
-    assert dd.kernel.train_squared < 1e-20
-    # the norm falls towards the RKHS norm, from above; measured 5% above at N = 10n
-    assert np.all(dd.norm[:, -1] > dd.kernel.norm) and np.all(dd.norm[:, -1] < 1.1 * dd.kernel.norm)
+    # Monte Carlo error of 10 n features: the random-feature fit stays slightly worse than the
+    # kernel it estimates. Zero-one loss: measured 0.57 points above (0.30 to 0.86 per draw)
+    gap = dd.test_zero_one[:, -1].mean() - dd.kernel.test_zero_one
+    assert 0.002 < gap < 0.011
+    ratio = dd.test_squared[:, -1].mean() / dd.kernel.test_squared
+    assert 1.07 < ratio < 1.18  # squared loss: measured 1.126 (1.119 to 1.130 per draw)
+    assert dd.kernel.train_squared < 1e-20  # the kernel machine interpolates: measured 2e-29
+    norm = dd.norm[:, -1] / dd.kernel.norm  # falls towards the RKHS norm, from above
+    assert np.all((norm > 1.02) & (norm < 1.09))  # measured 1.054 to 1.059
 
 
 def test_peak_height_follows_the_norm(dd):
     one = dd.at(1.0)
     assert np.array_equal(np.argsort(dd.test_squared[:, one]), np.argsort(dd.norm[:, one]))
+    # the loss at the peak is the squared norm times a factor that hardly depends on the draw
+    factor = dd.test_squared[:, one] / dd.norm[:, one] ** 2
+    assert np.all((factor > 4.0e-4) & (factor < 4.65e-4))  # measured 4.26e-4 to 4.37e-4 (sd 1.3%)
+    assert factor.max() / factor.min() < 1.08  # measured 1.027, for losses a factor 15.8 apart
     norm, sq = dd.norm.mean(0), dd.test_squared.mean(0)
     best = int(
         np.argmin(sq[:one])
     )  # "from the classical sweet spot on, they rise and fall together"
     assert np.all(np.diff(norm[: one + 1]) > 0) and np.all(np.diff(sq[best : one + 1]) > 0)
     assert np.all(np.diff(norm[one:]) < 0) and np.all(np.diff(sq[one:]) < 0)
-    assert dd.norm[:, one].mean() / dd.norm[:, -1].mean() > 20  # measured about 100
+    # glued `norm_ratio`: measured 117 (per draw 49, 109, 194; log10 sd 0.3)
+    assert 45 < dd.norm[:, one].mean() / dd.norm[:, -1].mean() < 300
 
 
-def test_small_ridge_removes_the_peak(ridge, dd):
-    assert ridge.alphas[0] == 0 and ridge.test_zero_one[0] == pytest.approx(
-        dd.test_zero_one[0, dd.at(1.0)]
-    )
-    assert ridge.alphas[1] == 1e-6
-    assert ridge.test_zero_one[1] < 0.7 * ridge.test_zero_one[0]  # measured 0.54 times
-    assert ridge.train_squared[1] < 0.02  # "only": measured 5e-3, against 0.6 for the smallest N
-    best = ridge.test_zero_one[1:].min()
-    assert best < dd.test_zero_one[0, dd.n_features < dd.n_train].min()  # below the classical best
+def test_small_ridge_removes_the_peak(ridges, dd):
+    one = dd.at(1.0)
+    under = dd.n_features < dd.n_train
+    zero, small = (np.array([r.test_zero_one[i] for r in ridges]) for i in (0, 1))
+    # the unpenalized refit is the sweep's interpolant, computed another way (SVD against QR)
+    np.testing.assert_allclose(zero, dd.test_zero_one[:, one])
+    assert 0.48 < (small / zero).mean() < 0.54  # measured 0.508 (0.505 to 0.509 per draw)
+    train = np.mean([r.train_squared[1] for r in ridges])
+    assert 3e-3 < train < 6e-3  # "only": measured 4.3e-3 (3.9e-3 to 4.6e-3 per draw)
+    best = np.array([r.test_zero_one[1:].min() for r in ridges])
+    assert 0.100 < best.mean() < 0.121  # measured 11.05% (10.8 to 11.5 per draw)
+    # below the best unregularized model with N < n: measured 8.9 points lower
+    gap = dd.test_zero_one.mean(0)[under].min() - best.mean()
+    assert 0.07 < gap < 0.11
 
 
 def test_exercise_relu_features_peak_at_n_and_descend(relu):
@@ -129,5 +154,6 @@ def test_exercise_relu_features_peak_at_n_and_descend(relu):
     assert relu.ratio[np.argmax(relu.test_squared.mean(0))] == 1.0
     assert relu.ratio[np.argmax(relu.norm.mean(0))] == 1.0
     zo = relu.test_zero_one.mean(0)
-    assert zo[one] > 0.5 and zo[-1] < zo[relu.n_features < relu.n_train].min()
-    assert abs(zo[-1] - relu.kernel.test_zero_one) < 0.03
+    assert 0.80 < zo[one] < 0.93  # measured 87.25% (one draw, 2,000 test images)
+    assert zo[-1] < zo[relu.n_features < relu.n_train].min()  # measured 8.15% against 17.0%
+    assert 0.002 < zo[-1] - relu.kernel.test_zero_one < 0.025  # measured 1.2 points above

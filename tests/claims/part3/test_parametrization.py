@@ -57,10 +57,12 @@ def test_stable_learning_rates_and_0_1_exceeds_both(result):
 
 
 def test_slope_step_grows_as_c_squared():
-    scales = [0.1, 0.3, 1, 3, 10]
+    scales = parametrization.SLOPE_FACTORS
     steps = parametrization.slope_step_by_scale(scales, x=7, y=10, lr=0.1)  # the chapter's call
+    at_one = steps[list(scales).index(1)]
+    assert at_one == Fraction(7, 10)  # c = 1: the slope moves by 0.1 x 7 x 1
     for c, step in zip(scales, steps):
-        assert step / steps[2] == parametrization.exact(c) ** 2
+        assert step / at_one == parametrization.exact(c) ** 2
 
 
 def test_small_steps_interpolate_on_different_lines(result):
@@ -73,7 +75,9 @@ def test_small_steps_interpolate_on_different_lines(result):
     ratio = (limit1.intercept - 2) / (limit2.intercept - 2)
     assert round(float(ratio)) == 98
     # "the second put nearly all of its change into the slope"
-    assert (limit2.intercept - 2) / (limit2.slope - 1) < Fraction(1, 500)
+    # (a move of 1/700 in intercept per unit of slope, against 1/7 for the first)
+    assert (limit2.intercept - 2) / (limit2.slope - 1) == Fraction(1, 700)
+    assert (limit1.intercept - 2) / (limit1.slope - 1) == Fraction(1, 7)
 
 
 def test_descent_paths_reach_the_closed_form_limits(result):

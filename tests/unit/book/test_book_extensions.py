@@ -42,7 +42,7 @@ with open({log!r}, "a") as log:
     log.write("{name} " + os.environ.get("BOOK_SCALE", "quick") + "\\n")
 print("VALUE=" + {module}.value())
 ledger = Ledger()
-ledger.add(paper="somekey", quantity="a value", paper_value=1.0,
+ledger.add(paper="somekey", quantity="a value", paper_value=1.0, source="Table 1",
            our_value=float(len({module}.value())), scale="quick", seeds=[0], run_time_s=0.5)
 ledger.glue()
 ```

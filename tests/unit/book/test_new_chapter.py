@@ -20,12 +20,13 @@ def chapter(tmp_path):
     return tmp_path, paths
 
 
-def test_the_three_files_are_written_at_the_mirrored_paths(chapter):
+def test_the_files_are_written_at_the_mirrored_paths(chapter):
     root, paths = chapter
     assert [p.relative_to(root).as_posix() for p in paths] == [
         "book/part4/kernel_regime.md",
         "code/generalization/chapters/part4/kernel_regime.py",
         "tests/claims/part4/test_kernel_regime.py",
+        "tests/claims/part4/kernel_regime.yml",
     ]
     assert (
         (root / "code/generalization/chapters/part4/__init__.py")
@@ -62,7 +63,7 @@ def test_the_module_passes_the_linter_and_fails_loudly_until_written(
     ruff = [str(Path(sys.executable).with_name("ruff")), "--config", str(ROOT / "ruff.toml")]
     for command in (["check"], ["format", "--check"]):
         lint = subprocess.run(
-            ruff[:1] + command + ruff[1:] + [str(p) for p in paths[1:]],
+            ruff[:1] + command + ruff[1:] + [str(p) for p in paths[1:3]],
             capture_output=True,
             text=True,
         )
@@ -146,3 +147,12 @@ def test_the_command_says_what_to_do_next(tmp_path):
     assert again.returncode == 2 and again.stderr.startswith(
         "new-chapter: the chapter's files must not exist yet"
     )
+
+
+def test_the_checks_file_lists_a_mutation_to_write(chapter):
+    import mutate
+
+    root, paths = chapter
+    assert paths[3].read_text().count("WRITE") == 3
+    with pytest.raises(ValueError, match="must occur exactly once"):
+        mutate.load_mutations("book/part4/kernel_regime.md", root=root)

@@ -77,6 +77,16 @@ REGULARIZERS = {
 }
 """The regularizers compared on partly noisy labels (dropout after the hidden layer)."""
 
+NEIGHBOURS = 10
+"""How many nearest images (Euclidean, in pixel space) :func:`example_difficulty` compares each
+training image with, for the label agreement of its neighbourhood."""
+
+EARLY_EPOCHS = (2, 5)
+"""The two early horizons at which the chapter counts the examples already fitted."""
+
+TARGET_ACC = 0.9
+"""The training accuracy whose first epoch the chapter reports for clean and noisy examples."""
+
 DATA_SEED = 0
 """Seed of the training subset and of its random labels: the *same* examples in every run,
 so that runs with different seeds (initialization and batch order) can be compared example
@@ -264,7 +274,7 @@ def example_difficulty(n_train, hidden, seeds, real_epochs, random_epochs, lr, b
         losses[name] = np.stack([log.example_loss for log in runs])
         learned[name] = np.stack([learning_epochs(log.example_loss) for log in runs])
         accs[name] = np.array([log.train_acc for log in runs])
-        nearest[name], agreement[name] = neighbourhood(X, y_fit)
+        nearest[name], agreement[name] = neighbourhood(X, y_fit, k=NEIGHBOURS)
     return Difficulty(
         datasets=tuple(labels),
         seeds=tuple(seeds),

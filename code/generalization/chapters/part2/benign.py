@@ -484,8 +484,9 @@ def risk_vs_n(spectrum, ns, seeds, noise_var=1.0, signal=1.0):
 def monte_carlo_check(spectrum, n, seed, num_noise=2000, num_test=2000, noise_var=1.0, signal=1.0):
     """The exact bias + variance of one design against :func:`simulated_risk` on the same design.
 
-    Returns a dict: ``p``, ``bias``, ``variance``, ``bias_direct``, ``variance_direct`` (the
-    pseudo-inverse path), the :func:`simulated_risk` entries, and ``run_time_s``.
+    Returns a dict: ``n``, ``p``, ``num_noise``, ``num_test``, ``bias``, ``variance``,
+    ``bias_direct``, ``variance_direct`` (the pseudo-inverse path), the :func:`simulated_risk`
+    entries, and ``run_time_s``.
     """
     from threadpoolctl import threadpool_limits
 
@@ -497,9 +498,8 @@ def monte_carlo_check(spectrum, n, seed, num_noise=2000, num_test=2000, noise_va
     with threadpool_limits(1):  # as in risk_vs_n
         bias, variance = bias_variance(X, lam, theta, noise_var, method="gram")
         bias_d, variance_d = bias_variance(X, lam, theta, noise_var, method="direct")
-        out = dict(
-            p=lam.size, bias=bias, variance=variance, bias_direct=bias_d, variance_direct=variance_d
-        )
+        out = dict(n=n, p=lam.size, num_noise=num_noise, num_test=num_test, bias=bias)
+        out.update(variance=variance, bias_direct=bias_d, variance_direct=variance_d)
         out.update(simulated_risk(X, lam, theta, noise_var, rng, num_noise, num_test))
     out["run_time_s"] = time.perf_counter() - start
     return out

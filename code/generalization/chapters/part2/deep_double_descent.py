@@ -31,6 +31,9 @@ from generalization.book.cache import cached
 from generalization.pca import pca_basis, project
 
 N_CLASSES = bank.N_CLASSES
+FIT_TOLERANCE = 0.01
+"""A network *fits* its training set when its training error is at most this: the tolerance
+``epsilon`` of the effective model complexity (Nakkiran et al. heuristically use 0.1)."""
 POOL = 50_000
 """Training subsets are drawn from the first ``POOL`` MNIST training images; the remaining
 10,000 (never trained on) only serve, without their labels, to fit the principal components."""
@@ -49,7 +52,7 @@ SETTINGS = {
         sample_sizes=(100, 150, 200, 250, 300, 400, 500, 600, 800),
         sample_widths=(8, 16),
         sample_noise=0.2,
-        sample_seeds=(0, 1, 2, 3),
+        sample_seeds=tuple(range(10)),
     ),
     "full": dict(
         n_train=4000,
@@ -181,38 +184,37 @@ def sample_sweep(sample_sizes, n_test, n_components, widths, noise, seeds, num_s
 
     For each seed the labels of the largest training set are corrupted once (fraction
     ``noise``, seed ``1000 + seed``); a network trained on ``n`` examples sees the first ``n``
-    of them. Each trains for ``num_steps`` full-batch steps, whatever its ``n``.
+    of them, and starts from the weights of ``seed`` whatever its ``n``. Each trains for
+    ``num_steps`` full-batch steps. One bank per training-set size, so that a step costs in
+    proportion to ``n`` (a single bank would evaluate every network on the largest set).
     """
     sizes = checks.integers("sample_sizes", sample_sizes, minimum=1)
     if list(sizes) != sorted(set(sizes)):
         raise ValueError(f"sample_sizes must be increasing; got {sample_sizes!r}.")
+    widths = checks.integers("widths", widths, minimum=1)
+    seeds = checks.integers("seeds", seeds)
     start = time.perf_counter()
     X, y, X_test, y_test = mnist_task(sizes[-1], n_test, n_components)
     noisy = {s: data.corrupt_labels(y, noise, seed=1000 + s, n_classes=N_CLASSES)[0] for s in seeds}
-    grid = [(w, n, s) for w in widths for n in sizes for s in seeds]
-    labels = np.stack([noisy[s] for *_, s in grid])
-    weights = np.stack([np.arange(sizes[-1]) < n for _, n, _ in grid]).astype(np.float32)
-    with nets.threads(1):  # small matrices: a second thread only spins
-        networks = bank.network_bank(n_components, [w for w, *_ in grid], [s for *_, s in grid])
-        log = bank.train_bank(
-            networks,
-            X,
-            labels,
-            X_test,
-            y_test,
-            lr=lr,
-            num_steps=num_steps,
-            n_evals=1,
-            weights=weights,
-        )
+    grid = [(w, s) for w in widths for s in seeds]
     shape = (len(widths), len(sizes), len(seeds))
+    train_error, test_error = np.zeros(shape), np.zeros(shape)
+    with nets.threads(1):  # small matrices: a second thread only spins
+        for j, n in enumerate(sizes):
+            networks = bank.network_bank(n_components, [w for w, _ in grid], [s for _, s in grid])
+            labels = np.stack([noisy[s][:n] for _, s in grid])
+            log = bank.train_bank(
+                networks, X[:n], labels, X_test, y_test, lr=lr, num_steps=num_steps, n_evals=1
+            )
+            train_error[:, j] = log.train_error[:, -1].reshape(len(widths), len(seeds))
+            test_error[:, j] = log.test_error[:, -1].reshape(len(widths), len(seeds))
     return SampleSweep(
         widths=tuple(widths),
         sample_sizes=sizes,
         seeds=tuple(seeds),
         noise=float(noise),
         n_params=bank.n_parameters(np.array(widths), n_components),
-        train_error=log.train_error[:, -1].reshape(shape),
-        test_error=log.test_error[:, -1].reshape(shape),
+        train_error=train_error,
+        test_error=test_error,
         run_time_s=time.perf_counter() - start,
     )

@@ -20,7 +20,10 @@ linear in the labels, ``f(x_test) = L y`` with ``L = Phi_test V diag(s / (s^2 + 
 
 :func:`sweep` runs the whole ``N / n`` sweep once (cached): the decomposition of the
 min-norm predictor, the error of ensembles of ``K`` feature draws, and ridge over a grid of
-``alpha`` with the decomposition at the best one.
+``alpha`` with the decomposition at the best one. :func:`infinite_ensemble` extrapolates the
+ensembles to ``K -> infinity`` with a standard error across training sets, and
+:func:`least_squares_noise_variance` is the classical noise variance of least squares, which
+the chapter compares with the measured noise variance below the threshold.
 """
 
 from __future__ import annotations
@@ -34,7 +37,12 @@ from generalization import checks, settings_for
 from generalization.book.cache import cached
 from generalization.features import RandomFeatureMap
 from generalization.linear import SpectralRidge, ridge_gains
-from generalization.variance import PARTS, decompose_moments, ensemble_error_linear
+from generalization.variance import (
+    PARTS,
+    decompose_moments,
+    ensemble_error_linear,
+    ensemble_limit,
+)
 
 COMPONENTS = PARTS + ("var_init_main", "var_interaction")
 """Arrays of :class:`Sweep` for the min-norm and the tuned-ridge decompositions."""
@@ -166,6 +174,35 @@ def train_mse(parts, y, noise_var, alpha):
     return float((resid2 + noise_var * trace) / n)
 
 
+def least_squares_noise_variance(n, n_features, noise_var):
+    """Noise variance of least squares with ``N < n - 1`` regressors: ``noise_var N / (n - N - 1)``.
+
+    For the least-squares fit ``f(x) = phi(x)^T (Phi^T Phi)^{-1} Phi^T y`` on ``n`` rows,
+    ``E Var_eps f(x) = noise_var tr(E[(Phi^T Phi)^{-1}] Sigma)`` with ``Sigma = E phi phi^T``. For
+    Gaussian rows ``Phi^T Phi`` is Wishart and ``E (Phi^T Phi)^{-1} = Sigma^{-1} / (n - N - 1)``,
+    which gives the formula exactly. Random features given ``Theta`` are independent rows but not
+    Gaussian; for them it holds to leading order in ``N`` and ``n``, the whitened sample
+    covariance still following the Marchenko-Pastur law.
+
+    Parameters
+    ----------
+    n : int
+        Training points.
+    n_features : int or array of int
+        Regressors ``N``, each below ``n - 1``.
+    noise_var : float
+        Variance of the label noise.
+    """
+    n = checks.count("n", n, 3)
+    N = np.asarray(n_features)
+    if N.size == 0 or np.any(N != np.round(N)) or np.any(N < 1) or np.any(N >= n - 1):
+        raise ValueError(
+            f"n_features must be integers from 1 to n - 2 = {n - 2}; got {n_features!r}."
+        )
+    noise_var = checks.nonnegative("noise_var", noise_var)
+    return noise_var * N / (n - N - 1.0)
+
+
 @dataclass(frozen=True)
 class Sweep:
     """Results of :func:`sweep`; arrays have one row per ``N / n`` in ``ratios``.
@@ -174,7 +211,8 @@ class Sweep:
     the decompositions (:func:`generalization.variance.decompose_linear`) of the near-ridgeless
     read-out (``alpha = ridgeless_alpha``) and of ridge at ``best_alpha``, the penalty of the
     ``alphas`` grid with the smallest test error at that ``N``. ``ensemble[r, j]`` is the
-    near-ridgeless error of an ensemble of ``ks[j]`` feature draws; ``ridge_error[r, a]`` the
+    near-ridgeless error of an ensemble of ``ks[j]`` feature draws, the mean over training sets
+    of ``ensemble_per_sampling[r, s, j]``; ``ridge_error[r, a]`` the
     ridge error at ``alphas[a]``; ``ridgeless_train_mse[r]`` the near-ridgeless training error
     (noisy labels, mean over fits); ``error_per_sampling[r, s]`` the near-ridgeless test error
     of sampling ``s``, averaged over initializations. Errors are mean squared errors against
@@ -195,6 +233,7 @@ class Sweep:
     ridgeless: dict
     ridge: dict
     ensemble: np.ndarray
+    ensemble_per_sampling: np.ndarray
     ridge_error: np.ndarray
     best_alpha: np.ndarray
     ridgeless_train_mse: np.ndarray
@@ -270,6 +309,7 @@ def sweep(
     ridgeless = {c: np.zeros(R) for c in keys}
     ridge = {c: np.zeros(R) for c in keys}
     ensemble, ridge_error = np.zeros((R, len(ks))), np.zeros((R, len(alphas)))
+    ensemble_ps = np.zeros((R, len(samplings), len(ks)))
     best_alpha, train, per_sampling = np.zeros(R), np.zeros(R), np.zeros((R, len(samplings)))
     with threadpool_limits(
         1
@@ -301,7 +341,11 @@ def sweep(
             for c in keys:
                 ridgeless[c][r], ridge[c][r] = getattr(dec, c), getattr(decs[best], c)
             L = np.array([[smoother(p, n, ridgeless_alpha) for p in per] for per in parts])
-            ensemble[r] = [ensemble_error_linear(L, y_clean, target, noise_var, k) for k in ks]
+            ensemble_ps[r] = [
+                [ensemble_error_linear(L[j : j + 1], y, target, noise_var, k) for k in ks]
+                for j, y in enumerate(y_clean[:, None])
+            ]
+            ensemble[r] = ensemble_ps[r].mean(axis=0)  # equal counts: the mean over all fits
     return Sweep(
         n=n,
         d=d,
@@ -317,6 +361,7 @@ def sweep(
         ridgeless=ridgeless,
         ridge=ridge,
         ensemble=ensemble,
+        ensemble_per_sampling=ensemble_ps,
         ridge_error=ridge_error,
         best_alpha=best_alpha,
         ridgeless_train_mse=train,
@@ -324,3 +369,24 @@ def sweep(
         signal_var=float(np.mean(target**2)),
         run_time_s=time.perf_counter() - start,
     )
+
+
+def infinite_ensemble(sweep_result):
+    """Extrapolate the ensembles of a :class:`Sweep` to ``K -> infinity`` with the ``1/K`` law.
+
+    Fits ``error(K) = E_inf + v / K`` (:func:`generalization.variance.ensemble_limit`) to the
+    ensembles averaged over training sets, and again to those of each training set alone.
+
+    Returns
+    -------
+    e_inf, v : ndarray, shape (num_ratios,)
+        Error of the infinite ensemble and variance removed by ensembling.
+    e_inf_se : ndarray, shape (num_ratios,)
+        Standard error of ``e_inf`` from its spread across the training sets (the feature draws
+        are shared by all training sets, so this leaves out their own share of the noise).
+    """
+    ks, per = sweep_result.ks, sweep_result.ensemble_per_sampling
+    e_inf, v = ensemble_limit(ks, sweep_result.ensemble.T)
+    R, S, K = per.shape
+    e_inf_s = ensemble_limit(ks, per.reshape(R * S, K).T)[0].reshape(R, S)
+    return e_inf, v, e_inf_s.std(axis=1, ddof=1) / np.sqrt(S)

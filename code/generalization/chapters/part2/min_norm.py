@@ -39,8 +39,9 @@ class RiskCurve:
     """Simulated and closed-form risks of min-norm least squares against ``gamma = p/n``.
 
     Arrays have one entry per grid point (``risk`` and friends: mean and std over seeds).
-    ``gamma`` is the realized ``p / n`` with ``p = round(gamma * n)``; ``risk_per_seed``
-    has shape (num_gammas, num_seeds).
+    ``gamma`` is the realized ``p / n`` with ``p = round(gamma * n)``; ``risk_per_seed`` and
+    ``norm2_per_seed`` have shape (num_gammas, num_seeds). At ``p = n`` the risk and the norm
+    have no finite expectation, so the median over seeds is the summary to read there.
     """
 
     n: int
@@ -52,6 +53,7 @@ class RiskCurve:
     risk_per_seed: np.ndarray
     risk_mean: np.ndarray
     risk_std: np.ndarray
+    norm2_per_seed: np.ndarray
     norm2_mean: np.ndarray
     norm2_std: np.ndarray
     train_mse_max: float
@@ -117,9 +119,8 @@ def risk_curve(gammas, n, snr=1.0, noise_var=1.0, seeds=(0, 1, 2, 3, 4)):
     p = np.maximum(1, np.round(gammas * n).astype(int))
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(
-        1
-    ):  # one BLAS thread: faster for these sizes, and kind to a shared machine
+    # one BLAS thread: faster for these sizes, and kind to a shared machine
+    with threadpool_limits(1):
         out = np.array([[simulate_once(n, int(pi), snr, noise_var, s) for s in seeds] for pi in p])
     gamma = p / n
     ridge_cf, _ = optimal_ridge_risk_isotropic(gamma, snr, noise_var)
@@ -133,6 +134,7 @@ def risk_curve(gammas, n, snr=1.0, noise_var=1.0, seeds=(0, 1, 2, 3, 4)):
         risk_per_seed=out[:, :, 0],
         risk_mean=out[:, :, 0].mean(1),
         risk_std=out[:, :, 0].std(1),
+        norm2_per_seed=out[:, :, 1],
         norm2_mean=out[:, :, 1].mean(1),
         norm2_std=out[:, :, 1].std(1),
         train_mse_max=float(out[:, :, 2].max()),

@@ -232,6 +232,10 @@ HOMEWORK = {
 }
 """The homework's two parametrizations and their starting points (the same line y = x + 2)."""
 
+SLOPE_FACTORS = (0.1, 0.3, 1, 3, 10)
+"""The slope factors ``c`` of the chapter's generalization beyond the homework: the same line
+``y = x + 2`` written with each factor, one step each (:func:`slope_step_by_scale`)."""
+
 
 def homework(x=7, y=10, lr=Fraction(1, 10), num_steps=60, lr_fraction=Fraction(1, 5)):
     """Run the homework: one step from the same line in both parametrizations, and the limits.

@@ -35,6 +35,7 @@ def test_settings_of_both_scales():
     for scale in ("quick", "full"):
         S = bad_minima.settings(scale)
         assert len(S["seeds"]) >= 2 and S["copies"] >= 2
+        assert {key: S[key] for key in bad_minima.RECIPE} == bad_minima.RECIPE
     assert bad_minima.settings("full")["n_train"] > bad_minima.settings("quick")["n_train"]
 
 

@@ -122,3 +122,7 @@ def test_example_difficulty_is_reproducible_and_shaped():
     assert a.learning_epoch["real"].shape == (2, 200)
     np.testing.assert_array_equal(a.example_loss["real"], b.example_loss["real"])
     assert not np.array_equal(a.example_loss["real"][0], a.example_loss["real"][1])  # seeds differ
+    # the label agreement is over mz.NEIGHBOURS neighbours: a multiple of 1 / NEIGHBOURS
+    counts = a.agreement["real"] * mz.NEIGHBOURS
+    np.testing.assert_allclose(counts, np.round(counts), atol=1e-9)
+    assert len(np.unique(np.round(counts))) > 2

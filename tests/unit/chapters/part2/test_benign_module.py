@@ -210,3 +210,9 @@ def test_risk_vs_n_shapes_and_determinism():
     np.testing.assert_allclose(a.variance_rate, 0.5)
     with pytest.raises(ValueError, match="seeds must be a non-empty"):
         benign.risk_vs_n.uncached("isotropic", (10,), ())
+
+
+def test_monte_carlo_check_reports_its_sizes():
+    check = benign.monte_carlo_check.uncached("spiked", 20, seed=0, num_noise=50, num_test=40)
+    assert (check["n"], check["num_noise"], check["num_test"]) == (20, 50, 40)
+    assert check["p"] == benign.spectrum_for_n("spiked", 20).size

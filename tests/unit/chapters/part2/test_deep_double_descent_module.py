@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from generalization import bank
+from generalization import bank, data
 from generalization.chapters.part2 import deep_double_descent as dd
 
 
@@ -29,3 +29,21 @@ def test_small_sweeps_have_the_documented_shapes():
         ValueError, match="widths must be a non-empty sequence of positive integers"
     ):
         dd.width_sweep.uncached(80, 50, 6, (0, 8), (0.0,), (0,), 5, 0.01, 3)
+
+
+def test_sample_sweep_equals_one_bank_with_example_weights():
+    # one bank per training-set size gives what one bank of all the networks gives when each
+    # network's loss and training error are restricted to its first n examples by 0/1 weights
+    sizes, widths, seeds = (20, 40), (3, 5), (0, 1)
+    result = dd.sample_sweep.uncached(sizes, 50, 6, widths, 0.2, seeds, 20, 0.01)
+    X, y, X_test, y_test = dd.mnist_task(40, 50, 6)
+    noisy = {s: data.corrupt_labels(y, 0.2, seed=1000 + s, n_classes=10)[0] for s in seeds}
+    grid = [(w, n, s) for w in widths for n in sizes for s in seeds]
+    networks = bank.network_bank(6, [w for w, _, _ in grid], [s for *_, s in grid])
+    weights = np.stack([np.arange(40) < n for _, n, _ in grid]).astype(np.float32)
+    labels = np.stack([noisy[s] for *_, s in grid])
+    log = bank.train_bank(
+        networks, X, labels, X_test, y_test, lr=0.01, num_steps=20, n_evals=1, weights=weights
+    )
+    np.testing.assert_array_equal(result.test_error, log.test_error[:, -1].reshape(2, 2, 2))
+    np.testing.assert_array_equal(result.train_error, log.train_error[:, -1].reshape(2, 2, 2))

@@ -146,3 +146,57 @@ def test_helpers_reject_bad_input(data):
         dt.teacher(0)
     with pytest.raises(ValueError, match="seed"):
         dt.draw_inputs(3, 4, -1)
+
+
+def test_ensembles_per_training_set_average_to_the_ensembles(small):
+    assert small.ensemble_per_sampling.shape == (3, 3, 3)  # ratios x samplings x ks
+    np.testing.assert_allclose(small.ensemble_per_sampling.mean(axis=1), small.ensemble, rtol=1e-12)
+
+
+def test_infinite_ensemble_fits_the_one_over_k_law_per_training_set(small):
+    e_inf, v, se = dt.infinite_ensemble(small)
+    ref_e, ref_v = variance.ensemble_limit(small.ks, small.ensemble.T)
+    np.testing.assert_allclose(e_inf, ref_e, rtol=1e-12)
+    np.testing.assert_allclose(v, ref_v, rtol=1e-12)
+    # by hand: a least-squares line in 1/K for every (ratio, training set), then the spread
+    inv_k = 1.0 / np.array(small.ks, dtype=float)
+    design = np.stack([np.ones_like(inv_k), inv_k], axis=1)
+    per = np.array(
+        [
+            [
+                np.linalg.lstsq(design, small.ensemble_per_sampling[r, s], rcond=None)[0][0]
+                for s in range(3)
+            ]
+            for r in range(3)
+        ]
+    )
+    np.testing.assert_allclose(se, per.std(axis=1, ddof=1) / np.sqrt(3), rtol=1e-10)
+
+
+def test_least_squares_noise_variance_against_monte_carlo():
+    # Gaussian regressors: E phi^T (Phi^T Phi)^{-1} phi = N / (n - N - 1) exactly (Wishart)
+    rng = np.random.default_rng(0)
+    n, N, draws = 30, 10, 4000
+    traces = [np.trace(np.linalg.inv(G.T @ G)) for G in rng.standard_normal((draws, n, N))]
+    expected = dt.least_squares_noise_variance(n, N, 1.0)
+    assert expected == pytest.approx(10 / 19)
+    # the trace has a standard deviation of about 0.07 here: one standard error is 0.2%
+    assert np.mean(traces) == pytest.approx(expected, rel=0.006)  # three standard errors
+    np.testing.assert_allclose(
+        dt.least_squares_noise_variance(100, np.array([10, 50]), 0.5), [5 / 89, 25 / 49]
+    )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((2, 1, 1.0), "n must be an integer of at least 3"),
+        ((10, 9, 1.0), "n_features must be integers from 1 to n - 2 = 8"),
+        ((10, 0, 1.0), "n_features must be"),
+        ((10, 2.5, 1.0), "n_features must be"),
+        ((10, 3, -1.0), "noise_var"),
+    ],
+)
+def test_least_squares_noise_variance_rejects_bad_input(args, message):
+    with pytest.raises(ValueError, match=message):
+        dt.least_squares_noise_variance(*args)
