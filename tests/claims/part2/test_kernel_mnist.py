@@ -150,13 +150,17 @@ def full_means(method):
 
 @recorded
 def test_on_the_whole_training_set_the_machines_err_about_as_the_papers_say():
-    # Table 3: Gaussian 1.24%, Laplace 1.57% (Zhang et al.: 1.2%)
+    # Table 3: Gaussian 1.24%, Laplace 1.57% (Zhang et al.: 1.2%); recorded 1.22% and 1.57%.
+    # One fit each, on the whole training set: the only noise left is that of the 10,000 test
+    # images, a standard error of about 0.11 points at 1.2%.
     g, l = full_means("gaussian")[0, -1], full_means("laplace")[0, -1]
     assert abs(g - 1.24) < 0.3 and abs(l - 1.57) < 0.3
 
 
 @recorded
 def test_at_full_scale_every_size_agrees_with_the_tables():
+    # recorded: largest gap 0.40 points (1-NN, n = 15,000, Table 7); Gaussian, n = 7,500:
+    # 2.79 against 2.64
     p = FULL.results["noise_levels"][1]
     for method in ("gaussian", "laplace", "nearest"):
         means = full_means(method)
