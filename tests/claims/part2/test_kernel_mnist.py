@@ -29,6 +29,16 @@ TABLE7 = {
 }
 
 
+def assert_agrees_with_tables(means, sizes, p, points=1.0):
+    """Each method's mean test error (in %, rows: no noise, noise p) against Tables 6 and 7."""
+    for method, errors in means.items():
+        for j, n in enumerate(sizes):
+            if n in TABLE6[method]:
+                assert abs(errors[0, j] - TABLE6[method][n]) < points, (method, n)
+                converted = 100 * kernel_mnist.paper_convention(errors[1, j] / 100, p)
+                assert abs(converted - TABLE7[method][n]) < points, (method, n)
+
+
 @pytest.fixture(scope="module")
 def results():
     return {
@@ -83,12 +93,7 @@ def test_our_errors_agree_with_belkin_ma_mandal_at_every_size_run(results, neare
     # quick: largest gap 0.84 points (Laplace, n = 500, Table 7); Table 6 gaps 0.07 to 0.6
     means = {k: 100 * r.mean("test_error") for k, r in results.items()}
     means["nearest"] = 100 * nearest.mean()
-    for method, errors in means.items():
-        for j, n in enumerate(S["sizes"]):
-            if n in TABLE6[method]:
-                assert abs(errors[0, j] - TABLE6[method][n]) < 1.0, (method, n)
-                converted = 100 * kernel_mnist.paper_convention(errors[1, j] / 100, P)
-                assert abs(converted - TABLE7[method][n]) < 1.0, (method, n)
+    assert_agrees_with_tables(means, S["sizes"], P)
 
 
 def test_the_papers_convention_is_the_error_against_noised_test_labels():
@@ -161,14 +166,8 @@ def test_on_the_whole_training_set_the_machines_err_about_as_the_papers_say():
 def test_at_full_scale_every_size_agrees_with_the_tables():
     # recorded: largest gap 0.40 points (1-NN, n = 15,000, Table 7); Gaussian, n = 7,500:
     # 2.79 against 2.64
-    p = FULL.results["noise_levels"][1]
-    for method in ("gaussian", "laplace", "nearest"):
-        means = full_means(method)
-        for j, n in enumerate(FULL.results["sizes"]):
-            if n in TABLE6[method]:
-                assert abs(means[0, j] - TABLE6[method][n]) < 1.0, (method, n)
-                converted = 100 * kernel_mnist.paper_convention(means[1, j] / 100, p)
-                assert abs(converted - TABLE7[method][n]) < 1.0, (method, n)
+    means = {method: full_means(method) for method in ("gaussian", "laplace", "nearest")}
+    assert_agrees_with_tables(means, FULL.results["sizes"], FULL.results["noise_levels"][1])
 
 
 def test_exercise_random_labels_are_fitted_and_predict_at_chance():
