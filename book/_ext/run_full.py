@@ -1,9 +1,16 @@
 """Record a chapter at full scale: ``make full CHAPTER=book/part2/kernel_mnist.md``.
 
-Runs the chapter module's ``full_scale_results()`` with ``BOOK_SCALE=full`` and writes what it
-returns, with its provenance, to ``results/full/partN/<chapter>.json``
-(:func:`generalization.book.full_scale.record`). The page shows those numbers at any scale,
-and marks them stale when the chapter's code changes. Commit the file.
+With ``BOOK_SCALE=full``, either
+
+* runs the chapter module's ``full_scale_results()``, when it has one, and records what it
+  returns (the page then shows those results as it chooses); or
+* executes the chapter's page, as the book build would, and records the rows of the ledger
+  it glues; the page's "At full scale" block
+  (:func:`generalization.book.full_scale.comparison`) sets them beside the build's.
+
+Either way the file is ``results/full/partN/<chapter>.json``, with its provenance
+(:func:`generalization.book.full_scale.record`). Pages show those numbers at any scale and
+mark them stale when the code they depend on changes. Commit the file.
 """
 
 from __future__ import annotations
@@ -14,6 +21,9 @@ import sys
 import time
 from pathlib import Path
 
+LEDGER_KEY = "ledger"
+"""The glue key under which a page's ledger is glued (``Ledger.glue()``)."""
+
 
 def module_of(page):
     """``generalization.chapters.partN.<chapter>`` for ``book/partN/<chapter>.md``."""
@@ -21,6 +31,37 @@ def module_of(page):
     if page.suffix != ".md" or not page.parent.name.startswith("part"):
         raise ValueError(f"CHAPTER must be a page book/partN/<chapter>.md; got {str(page)!r}.")
     return f"generalization.chapters.{page.parent.name}.{page.stem}"
+
+
+def glued_ledger(notebook, mimetype):
+    """The ledger rows glued in an executed notebook (``{"rows": [...]}`` under ``mimetype``)."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            scrapbook = output.get("metadata", {}).get("scrapbook", {})
+            if scrapbook.get("name") != LEDGER_KEY:
+                continue
+            prefix = scrapbook.get("mime_prefix", "")
+            data = output.get("data", {}).get(prefix + mimetype)
+            if isinstance(data, dict) and isinstance(data.get("rows"), list):
+                return data["rows"]
+    raise ValueError(f"the page must glue its ledger under {LEDGER_KEY!r}; it glued none.")
+
+
+def execute_page(page, mimetype):
+    """Execute a MyST page in a fresh kernel, in its own folder; return its ledger rows."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+    from nbclient import NotebookClient
+
+    page = Path(page).resolve()
+    notebook = read_myst_markdown_notebook(page.read_text(encoding="utf8"), path=str(page))
+    client = NotebookClient(
+        notebook,
+        timeout=None,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(page.parent)}},
+    )
+    client.execute()
+    return glued_ledger(notebook, mimetype)
 
 
 def main(argv):
@@ -31,8 +72,8 @@ def main(argv):
         print('usage: run_full.py book/partN/<chapter>.md [--note "..."]', file=sys.stderr)
         return 2
     os.environ["BOOK_SCALE"] = "full"  # before the chapter reads its settings
-    from generalization.book.cache import code_key
-    from generalization.book.full_scale import record
+    from generalization.book.full_scale import current_key, page_of, record
+    from generalization.book.ledger import MIMETYPE
 
     try:
         name = module_of(argv[0])
@@ -40,20 +81,24 @@ def main(argv):
     except (ValueError, ModuleNotFoundError) as error:
         print(f"full: {error}", file=sys.stderr)
         return 2
-    if not hasattr(module, "full_scale_results"):
-        print(f"full: {name} has no full_scale_results(); nothing to record.", file=sys.stderr)
+    if not hasattr(module, "settings"):
+        print(f"full: {name} has no scales (no settings()); nothing to record.", file=sys.stderr)
         return 2
-    key = code_key([name])  # the code that runs, before it runs
+    kind = "module" if hasattr(module, "full_scale_results") else "page"
+    key = current_key(name, kind)  # the code that runs, before it runs
     start = time.perf_counter()
-    results = module.full_scale_results()
+    if kind == "module":
+        results = module.full_scale_results()
+    else:
+        results = {"ledger": execute_page(page_of(name), MIMETYPE)}
     run_time = time.perf_counter() - start
-    if code_key([name]) != key:
+    if current_key(name, kind) != key:
         print(
             "full: the chapter's code changed while it ran; its results are not recorded.",
             file=sys.stderr,
         )
         return 1
-    path = record(name, results, run_time, key=key, note=note)
+    path = record(name, results, run_time, key=key, note=note, key_kind=kind)
     print(f"recorded {name} at full scale in {run_time / 60:.1f} min -> {path}")
     return 0
 

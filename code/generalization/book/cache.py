@@ -214,6 +214,23 @@ def code_key(names, package_dir=PACKAGE_DIR, files=(REQUIREMENTS,), extra=""):
 _CODE_CELL = re.compile(r"^(`{3,}|~{3,})\{code-cell\}[^\n]*\n(.*?)^\1[ \t]*$", re.M | re.S)
 
 
+def code_cells(text):
+    """The source of each code cell of a MyST Markdown page, without its cell options.
+
+    Options are the ``:key: value`` lines that open a cell and a ``---`` block of YAML.
+    """
+    cells = []
+    for match in _CODE_CELL.finditer(text):
+        body = match.group(2)
+        if body.startswith("---\n"):  # a YAML block of cell options
+            body = body.split("\n---\n", 1)[-1]
+        lines = body.splitlines()
+        while lines and re.match(r"\s*:[\w-]+:", lines[0]):
+            lines.pop(0)
+        cells.append("\n".join(lines))
+    return cells
+
+
 def page_imports(text, package=PACKAGE):
     """Names under ``package`` imported by the code cells of a MyST Markdown page.
 
@@ -223,13 +240,8 @@ def page_imports(text, package=PACKAGE):
     (``:tags:`` lines and ``---`` blocks) and IPython magics are skipped.
     """
     names = set()
-    for match in _CODE_CELL.finditer(text):
-        body = match.group(2)
-        if body.startswith("---\n"):  # a YAML block of cell options
-            body = body.split("\n---\n", 1)[-1]
-        lines = [
-            line for line in body.splitlines() if not line.lstrip().startswith((":", "%", "!"))
-        ]
+    for cell in code_cells(text):
+        lines = [line for line in cell.splitlines() if not line.lstrip().startswith(("%", "!"))]
         try:
             tree = ast.parse("\n".join(lines))
         except SyntaxError:

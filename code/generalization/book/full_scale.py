@@ -10,9 +10,15 @@ what it returns to ``results/full/partN/<chapter>.json`` in the repository, with
   the module, every package module it imports, ``requirements.txt``, the Python version);
 * ``date``, ``machine`` (processor, cores, memory, GPU if any) and ``run_time_s``.
 
-A page reads the file with :func:`load`. The file is *stale* when the chapter's code key
-has changed since: the numbers may no longer be what the code computes, and the page says
-so. Nothing in the file is typed by hand.
+A chapter without ``full_scale_results()`` is recorded by executing its page at full scale:
+``results`` is then ``{"ledger": [rows]}``, the page's ledger rows, and the file's key is the
+*page key* (:func:`page_key`: the page's code cells and the package code they import) instead
+of the module's.
+
+A page reads the file with :func:`load`, and :func:`comparison` sets the recorded ledger
+beside the one the build just computed. The file is *stale* when its key has changed since:
+the numbers may no longer be what the code computes, and the page says so. Nothing in the
+file is typed by hand.
 """
 
 from __future__ import annotations
@@ -26,10 +32,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import checks
-from .cache import PACKAGE_DIR, code_key
+from .cache import PACKAGE_DIR, CodeIndex, code_cells, code_key
+from .ledger import _format
+
+KEY_KINDS = ("module", "page")
+"""What a recorded file's key covers: the chapter module (and what it imports), or the page's
+code cells (and the package code they import)."""
 
 RESULTS_DIR = PACKAGE_DIR.parents[1] / "results" / "full"
 """Where the recorded results live: ``results/full/partN/<chapter>.json``."""
+BOOK_DIR = PACKAGE_DIR.parents[1] / "book"
+"""Where the chapter pages live: ``book/partN/<chapter>.md``."""
 
 
 def chapter_path(module):
@@ -41,6 +54,30 @@ def chapter_path(module):
             f"got {module!r}."
         )
     return f"{parts[2]}/{parts[3]}"
+
+
+def page_of(module, book_dir=None):
+    """The page ``book/partN/<chapter>.md`` of the chapter module ``module``."""
+    return Path(book_dir or BOOK_DIR) / f"{chapter_path(module)}.md"
+
+
+def page_key(page, package_dir=PACKAGE_DIR):
+    """The key of a page's computation: its code cells and the package code they import.
+
+    Prose does not count; any code cell does (it may compute a ledger row).
+    """
+    text = Path(page).read_text(encoding="utf8")
+    index = CodeIndex(package_dir)
+    cells = "\n\n".join(code_cells(text))
+    return index.key(index.page_modules(text), extra=f"page code\n{cells}")
+
+
+def current_key(module, key_kind="module", book_dir=None):
+    """The key the chapter ``module``'s recorded results must carry to be current."""
+    checks.choice("key_kind", key_kind, KEY_KINDS)
+    if key_kind == "page":
+        return page_key(page_of(module, book_dir))
+    return code_key([module])
 
 
 def machine():
@@ -80,7 +117,7 @@ def _commit():
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "code", "requirements.txt"],
+            ["git", "status", "--porcelain", "--", "code", "book", "requirements.txt"],
             cwd=root,
             capture_output=True,
             text=True,
@@ -91,7 +128,7 @@ def _commit():
     return head, bool(dirty)
 
 
-def record(module, results, run_time_s, key=None, note="", directory=None):
+def record(module, results, run_time_s, key=None, note="", directory=None, key_kind="module"):
     """Write ``results`` of the chapter ``module`` at full scale, with provenance; return the path.
 
     Parameters
@@ -103,14 +140,25 @@ def record(module, results, run_time_s, key=None, note="", directory=None):
     run_time_s : float
         Wall-clock seconds the computation took.
     key : str, optional
-        The chapter's code key *when the computation started* (default: now). Take it before
+        The chapter's key *when the computation started* (default: now). Take it before
         running, so that an edit made while a long run goes on cannot be recorded as the
         code that produced its numbers.
     note : str, optional
         Anything a reader should know about the run (e.g. that it shared the machine).
     directory : path, optional
         Default :data:`RESULTS_DIR`.
+    key_kind : {"module", "page"}
+        What ``key`` covers: the chapter module (its ``full_scale_results()`` ran) or the
+        page (it was executed, and ``results`` holds its ledger rows).
     """
+    checks.choice("key_kind", key_kind, KEY_KINDS)
+    if key_kind == "page":
+        rows = results.get("ledger") if isinstance(results, dict) else None
+        if not isinstance(rows, list) or not rows:
+            raise ValueError(
+                "results of an executed page must be {'ledger': [rows]} with at least one "
+                f"row; got {results!r:.80}."
+            )
     path = Path(directory or RESULTS_DIR) / f"{chapter_path(module)}.json"
     commit, dirty = _commit()
     document = {
@@ -119,7 +167,8 @@ def record(module, results, run_time_s, key=None, note="", directory=None):
         "scale": "full",
         "commit": commit,
         "uncommitted_changes": dirty,
-        "code_key": key or code_key([module]),
+        "code_key": key or current_key(module, key_kind),
+        "key_kind": key_kind,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
         "run_time_s": checks.nonnegative("run_time_s", run_time_s),
@@ -165,18 +214,101 @@ class FullScale:
         return text
 
 
-def load(module, directory=None):
+def load(module, directory=None, book_dir=None):
     """The recorded full-scale results of the chapter ``module``, or None if none are recorded.
 
-    ``stale`` is true when the chapter's code key differs from the one recorded.
+    ``stale`` is true when the chapter's key (of the kind recorded) differs from the one
+    recorded.
     """
     path = Path(directory or RESULTS_DIR) / f"{chapter_path(module)}.json"
     if not path.is_file():
         return None
     document = json.loads(path.read_text())
     provenance = {key: value for key, value in document.items() if key != "results"}
+    kind = document.get("key_kind", "module")
     return FullScale(
         results=document["results"],
         provenance=provenance,
-        stale=document["code_key"] != code_key([module]),
+        stale=document["code_key"] != current_key(module, kind, book_dir),
     )
+
+
+def _value(value, spread, unit, digits):
+    text = _format(value, digits)
+    if spread is not None and not isinstance(value, str):
+        text += f" ± {_format(spread, 2)}"
+    if unit and not isinstance(value, str):
+        text += unit if unit == "%" else f" {unit}"
+    return text
+
+
+def comparison(ledger, module, directory=None, book_dir=None):
+    """Markdown for a page's "At full scale" block: the recorded ledger beside this build's.
+
+    Parameters
+    ----------
+    ledger : generalization.book.ledger.Ledger
+        The ledger the page has just computed (at the build's scale).
+    module : module
+        The chapter module. A chapter without ``settings`` computes the same at every scale.
+    directory, book_dir : path, optional
+        Default :data:`RESULTS_DIR` and :data:`BOOK_DIR`.
+
+    Returns
+    -------
+    str
+        MyST Markdown: the provenance (:attr:`FullScale.summary`, stale or not) and a table of
+        each row's paper value, ours in this build and ours at full scale, matched by paper
+        and quantity (a row computed at one scale only has a dash at the other). Without a
+        recorded file, a sentence that says how to record one.
+    """
+    name = getattr(module, "__name__", None)
+    if not isinstance(name, str):
+        raise ValueError(f"module must be a chapter module; got {module!r}.")
+    page = f"book/{chapter_path(name)}.md"
+    if not hasattr(module, "settings"):
+        return (
+            "This chapter's computations are exact and have no sizes to scale: it computes "
+            "the same numbers at every scale, so there is nothing to record at full scale."
+        )
+    full = load(name, directory, book_dir)
+    if full is None:
+        return (
+            "Not recorded yet. `make full CHAPTER=" + page + "` executes this page at "
+            "`BOOK_SCALE=full` and writes its ledger, with provenance, to "
+            f"`results/full/{chapter_path(name)}.json`; the table then appears here in every "
+            "build."
+        )
+    recorded = full.results.get("ledger")
+    if not isinstance(recorded, list):
+        raise ValueError(
+            f"the results recorded for {name} must hold the page's ledger rows under "
+            f"'ledger'; got the keys {sorted(full.results)}."
+        )
+    digits = ledger.digits
+    here = {(row["paper"], row["quantity"]): row for row in ledger.rows}
+    there = {(row["paper"], row["quantity"]): row for row in recorded}
+    order = list(here) + [key for key in there if key not in here]
+    build = ledger.rows[0]["scale"] if ledger.rows else "this build"
+    lines = [
+        f"| Paper | Quantity | Paper's value | Source | Ours, this build ({build}) "
+        "| Ours, full scale |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key in order:
+        row = here.get(key) or there[key]
+        paper = _value(row["paper_value"], None, row["unit"], digits)
+        if key in here and key in there and here[key]["paper_value"] != there[key]["paper_value"]:
+            # a formula evaluated at each scale's sizes
+            full_paper = _value(there[key]["paper_value"], None, row["unit"], digits)
+            paper = f"{paper} (this build); {full_paper} (full scale)"
+        cells = [f"{{footcite:t}}`{row['paper']}`", row["quantity"], paper, row["source"]]
+        for side in (here, there):
+            other = side.get(key)
+            cells.append(
+                "–"
+                if other is None
+                else _value(other["our_value"], other["spread"], other["unit"], digits)
+            )
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return full.summary + "\n\n" + "\n".join(lines)

@@ -1,5 +1,6 @@
 """Every page listed in _toc.yml exists, and every chapter follows the template."""
 
+import importlib
 import re
 from pathlib import Path
 
@@ -40,6 +41,14 @@ def test_chapter_follows_the_template(chapter):
     assert ".glue()" in text and "{glue:md} ledger" in text, (
         "the chapter must glue and show its ledger"
     )
+    module = importlib.import_module(
+        "generalization.chapters." + ".".join(Path(chapter).with_suffix("").parts[1:])
+    )
+    if not hasattr(module, "full_scale_results"):  # which shows its full-scale results itself
+        assert "### At full scale" in text and "full_scale.comparison(ledger," in text, (
+            "the chapter must show its ledger at full scale (full_scale.comparison)"
+        )
+        assert "{glue:md} full_scale" in text
     assert "{footbibliography}" in text, "the chapter must end with its references"
     assert "{exercise}" in text and "{solution}" in text
     assert "savefig" not in text and "allow_errors" not in text

@@ -216,3 +216,24 @@ def test_results_of_a_module_live_under_its_key_and_stale_keys_are_pruned(tmp_pa
     assert str(location) == str(tmp_path / module / cache.code_key([module])[:16])
     assert not stale.exists() and not legacy.exists() and other.exists() and notes.exists()
     cache.memory.cache_clear()
+
+
+def test_code_cells_are_the_cells_sources_without_their_options():
+    page = textwrap.dedent("""\
+        # A page
+
+        ```{code-cell} python
+        :tags: [remove-cell]
+        x = 1
+        ```
+
+        Prose.
+
+        ````{code-cell} ipython3
+        ---
+        tags: [hide-input]
+        ---
+        y = {"a": 1}
+        ````
+        """)
+    assert cache.code_cells(page) == ["x = 1", 'y = {"a": 1}']
