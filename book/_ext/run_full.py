@@ -8,7 +8,8 @@ With ``BOOK_SCALE=full``, either
   it glues; the page's "At full scale" block
   (:func:`generalization.book.full_scale.comparison`) sets them beside the build's.
 
-Either way the file is ``results/full/partN/<chapter>.json``, with its provenance
+Everything is computed afresh, in an empty result cache, so the run time recorded is what
+the chapter costs at full scale. Either way the file is ``results/full/partN/<chapter>.json``, with its provenance
 (:func:`generalization.book.full_scale.record`). Pages show those numbers at any scale and
 mark them stale when the code they depend on changes. Commit the file.
 """
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -72,6 +75,17 @@ def main(argv):
         print('usage: run_full.py book/partN/<chapter>.md [--note "..."]', file=sys.stderr)
         return 2
     os.environ["BOOK_SCALE"] = "full"  # before the chapter reads its settings
+    # An empty result cache, so that everything is computed and the run time recorded is
+    # what the chapter costs at full scale (the page's kernel inherits the environment).
+    scratch = tempfile.mkdtemp(prefix="full-scale-cache-")
+    os.environ["GENERALIZATION_CACHE"] = scratch
+    try:
+        return _record(argv, note)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _record(argv, note):
     from generalization.book.full_scale import current_key, page_of, record
     from generalization.book.ledger import MIMETYPE
 
