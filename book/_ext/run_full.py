@@ -9,9 +9,9 @@ With ``BOOK_SCALE=full``, either
   (:func:`generalization.book.full_scale.comparison`) sets them beside the build's.
 
 Everything is computed afresh, in an empty result cache, so the run time recorded is what
-the chapter costs at full scale. Either way the file is ``results/full/partN/<chapter>.json``, with its provenance
-(:func:`generalization.book.full_scale.record`). Pages show those numbers at any scale and
-mark them stale when the code they depend on changes. Commit the file.
+the chapter costs at full scale. Either way the file is ``results/full/partN/<chapter>.json``,
+with its provenance (:func:`generalization.book.full_scale.record`). Pages show those numbers
+at any scale and mark them stale when the code they depend on changes. Commit the file.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,12 +65,14 @@ def page_of(module, book_dir=None):
 def page_key(page, package_dir=PACKAGE_DIR):
     """The key of a page's computation: its code cells and the package code they import.
 
-    Prose does not count; any code cell does (it may compute a ledger row).
+    Prose does not count; any code cell does (it may compute a ledger row). This module does
+    not count either: how a page shows what was recorded cannot change what was recorded.
     """
     text = Path(page).read_text(encoding="utf8")
     index = CodeIndex(package_dir)
     cells = "\n\n".join(code_cells(text))
-    return index.key(index.page_modules(text), extra=f"page code\n{cells}")
+    modules = index.page_modules(text) - {__name__}
+    return index.key(modules, extra=f"page code\n{cells}")
 
 
 def current_key(module, key_kind="module", book_dir=None):
@@ -242,6 +245,21 @@ def _value(value, spread, unit, digits):
     return text
 
 
+_NUMBER = re.compile(r"\d[\d,.]*")
+
+
+def _match_key(row, *row_sets):
+    """What pairs a row with its twin at the other scale: the paper and the quantity, with its
+    numbers left out when that is unique in each of ``row_sets`` (so that "n = 800" at quick
+    scale meets "n = 1,600" at full scale), else the quantity as written."""
+
+    def shape(r):
+        return (r["paper"], _NUMBER.sub("#", r["quantity"]))
+
+    unique = all(sum(shape(r) == shape(row) for r in rows) <= 1 for rows in row_sets)
+    return shape(row) if unique else (row["paper"], row["quantity"])
+
+
 def comparison(ledger, module, directory=None, book_dir=None):
     """Markdown for a page's "At full scale" block: the recorded ledger beside this build's.
 
@@ -259,7 +277,9 @@ def comparison(ledger, module, directory=None, book_dir=None):
     str
         MyST Markdown: the provenance (:attr:`FullScale.summary`, stale or not) and a table of
         each row's paper value, ours in this build and ours at full scale, matched by paper
-        and quantity (a row computed at one scale only has a dash at the other). Without a
+        and quantity (numbers in the quantity, such as a size that differs between the scales, are
+        ignored when the match stays unique; a row computed at one scale only has a dash at
+        the other). Without a
         recorded file, a sentence that says how to record one.
     """
     name = getattr(module, "__name__", None)
@@ -286,8 +306,8 @@ def comparison(ledger, module, directory=None, book_dir=None):
             f"'ledger'; got the keys {sorted(full.results)}."
         )
     digits = ledger.digits
-    here = {(row["paper"], row["quantity"]): row for row in ledger.rows}
-    there = {(row["paper"], row["quantity"]): row for row in recorded}
+    here = {_match_key(row, ledger.rows, recorded): row for row in ledger.rows}
+    there = {_match_key(row, ledger.rows, recorded): row for row in recorded}
     order = list(here) + [key for key in there if key not in here]
     build = ledger.rows[0]["scale"] if ledger.rows else "this build"
     lines = [
@@ -302,7 +322,10 @@ def comparison(ledger, module, directory=None, book_dir=None):
             # a formula evaluated at each scale's sizes
             full_paper = _value(there[key]["paper_value"], None, row["unit"], digits)
             paper = f"{paper} (this build); {full_paper} (full scale)"
-        cells = [f"{{footcite:t}}`{row['paper']}`", row["quantity"], paper, row["source"]]
+        quantity = row["quantity"]
+        if key in here and key in there and there[key]["quantity"] != quantity:
+            quantity = f"{quantity}; at full scale: {there[key]['quantity']}"
+        cells = [f"{{footcite:t}}`{row['paper']}`", quantity, paper, row["source"]]
         for side in (here, there):
             other = side.get(key)
             cells.append(

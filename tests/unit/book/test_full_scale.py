@@ -196,3 +196,43 @@ def test_make_full_reads_the_ledger_glued_in_an_executed_notebook():
     cell.outputs = [other]
     with pytest.raises(ValueError, match="must glue its ledger under 'ledger'"):
         run_full.glued_ledger(notebook, MIMETYPE)
+
+
+def test_comparison_pairs_a_quantity_whose_size_differs_between_the_scales(tmp_path):
+    from generalization.book.ledger import Ledger
+
+    book = _page(tmp_path)
+    ledger = Ledger()
+    ledger.rows += [_row("risk, n = 800", 0.5), _row("risk at p/n = 0.5", 1.0),
+                    _row("risk at p/n = 2", 1.5)]  # fmt: skip
+    recorded = [_row("risk, n = 1,600", 0.25, scale="full"), _row("risk at p/n = 2", 1.4)]
+    key = full_scale.current_key(MODULE, "page", book)
+    full_scale.record(
+        MODULE, {"ledger": recorded}, 1.0, key=key, directory=tmp_path, key_kind="page"
+    )
+    body = full_scale.comparison(ledger, _Chapter, tmp_path, book).splitlines()[4:]
+    assert len(body) == 3  # the sizes paired; p/n = 0.5 and 2 are not the same quantity
+    assert "| risk, n = 800; at full scale: risk, n = 1,600 |" in body[0]
+    assert body[0].endswith("| 0.5 | 0.25 |")
+    assert body[1].endswith("| 1 | – |") and body[2].endswith("| 1.5 | 1.4 |")
+
+
+def test_how_a_page_shows_its_recording_is_not_part_of_its_key(tmp_path, monkeypatch):
+    from generalization.book import cache
+
+    shown = "import linear\nfrom generalization.book import full_scale"
+    text = PAGE.replace("import linear", shown)
+    page = _page(tmp_path, text) / "part2" / "min_norm.md"
+    key = full_scale.page_key(page)
+    original = cache.CodeIndex.text
+
+    def edited(target):
+        def text(self, name):
+            return original(self, name) + ("\n# edited" if name == target else "")
+
+        return text
+
+    monkeypatch.setattr(cache.CodeIndex, "text", edited("generalization.book.full_scale"))
+    assert full_scale.page_key(page) == key
+    monkeypatch.setattr(cache.CodeIndex, "text", edited("generalization.linear"))
+    assert full_scale.page_key(page) != key
