@@ -1,7 +1,8 @@
 # Why Deep Learning Generalizes: build and test.
 #
 #   make book    create .venv, fetch MNIST, execute every chapter, build _build/html
-#   make test    the whole gate: lint, unit + claims tests, strict book build, built-site checks
+#   make test    the whole gate: lint, unit + claims tests, strict book build, PDF, site checks
+#   make pdf     the whole book as one PDF (_build/pdf/), printed by headless Chromium
 #   make lint    ruff: pyflakes, import order, line length 100, formatting (`make format` fixes)
 #   make bench   benchmarks of the package's heavy paths (not part of the gate)
 #   make chapter CHAPTER=book/part3/parametrization.md   execute one chapter only
@@ -30,11 +31,11 @@ PYTEST_WORKERS ?= auto
 
 say = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help venv data book test lint format test-unit test-claims test-site chromium-check bench chapter \
-	new-chapter full mutate clean clean-all
+.PHONY: help venv data book pdf test lint format test-unit test-claims test-site test-pdf \
+	chromium-check poppler-check bench chapter new-chapter full mutate clean clean-all
 
 help:
-	@sed -n '1,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,14p' Makefile | sed 's/^# \{0,1\}//'
 
 # --- environment ---------------------------------------------------------------------
 venv: $(STAMP)
@@ -70,6 +71,15 @@ book: venv data
 	$(JB) build . $(JB_FLAGS) || { echo "The book build failed; execution reports are in _build/html/reports/." >&2; exit 1; }; \
 	echo "    built _build/html/index.html in $$(( $$(date +%s) - start )) s"
 
+pdf: book chromium-check
+	$(call say,Printing the book as one PDF: single-page HTML build (cached execution), then headless Chromium)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  printf '\n\033[1;31m%s\033[0m\n' "!!! make pdf needs Chromium, which prints the book." \
+	    "!!! Install it with: sudo apt-get update && sudo apt-get install -y chromium" >&2; exit 1; }
+	$(JB) build . --builder singlehtml $(JB_FLAGS) >_build/singlehtml.log 2>&1 || { \
+	  tail -40 _build/singlehtml.log >&2; echo "The single-page build failed: _build/singlehtml.log" >&2; exit 1; }
+	$(PY) book/_ext/print_pdf.py
+
 chapter: venv data
 	@test -n "$(CHAPTER)" || { echo "Usage: make chapter CHAPTER=book/part3/parametrization.md" >&2; exit 1; }
 	$(call say,Executing $(CHAPTER) at BOOK_SCALE=$(BOOK_SCALE))
@@ -90,7 +100,7 @@ new-chapter: venv
 	$(PY) book/_ext/new_chapter.py "$(PART)" "$(NAME)" "$(TITLE)"
 
 # --- the gate ------------------------------------------------------------------------
-test: lint test-unit test-claims book test-site
+test: lint test-unit test-claims book pdf test-site test-pdf
 	$(call say,All checks passed)
 
 lint: venv
@@ -114,6 +124,17 @@ test-site: venv chromium-check
 	$(call say,Checks of the built site in headless Chromium (math, figures, no network requests))
 	$(PY) -m pytest tests/site -q
 
+test-pdf: venv poppler-check
+	$(call say,Checks of the PDF: pages, chapter titles, references resolved, figures; pages rendered to PNG)
+	$(PY) -m pytest tests/pdf -q
+
+poppler-check:
+	@if ! command -v pdftotext >/dev/null 2>&1; then \
+	  printf '\n\033[1;31m%s\033[0m\n' "!!! poppler-utils is missing: the PDF checks need pdftotext, pdfinfo and pdftoppm." \
+	    "!!! Install it with: sudo apt-get update && sudo apt-get install -y poppler-utils" \
+	    "!!! (.ci/run does this on CI; there the PDF checks fail rather than skip)."; \
+	fi
+
 chromium-check:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 	  printf '\n\033[1;31m%s\033[0m\n' "!!! Chromium is missing: the built-site checks cannot run without it." \
@@ -130,7 +151,7 @@ bench: venv data
 # --- cleaning ------------------------------------------------------------------------
 clean:
 	$(call say,Removing the built book (the execution cache and data are kept))
-	rm -rf _build/html _build/jupyter_execute
+	rm -rf _build/html _build/jupyter_execute _build/singlehtml _build/pdf
 
 clean-all:
 	rm -rf _build $(VENV) $(DATA)

@@ -5,7 +5,8 @@ readers should see those numbers. ``make full CHAPTER=book/partN/<chapter>.md`` 
 chapter module's ``full_scale_results()`` at ``BOOK_SCALE=full`` and :func:`record` writes
 what it returns to ``results/full/partN/<chapter>.json`` in the repository, with
 
-* ``commit``: the commit it ran at (and whether the tree had uncommitted changes);
+* ``commit``: the commit it ran at, and whether any file the key covers
+  (:func:`covered_files`) had uncommitted changes;
 * ``code_key``: the code key of the chapter module (:func:`generalization.book.cache.code_key`:
   the module, every package module it imports, ``requirements.txt``, the Python version);
 * ``date``, ``machine`` (processor, cores, memory, GPU if any) and ``run_time_s``.
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import checks
-from .cache import PACKAGE_DIR, CodeIndex, code_cells, code_key
+from .cache import PACKAGE_DIR, REQUIREMENTS, CodeIndex, code_cells, code_key, dependencies
 from .ledger import _format
 
 KEY_KINDS = ("module", "page")
@@ -113,14 +114,30 @@ def machine():
     }
 
 
-def _commit():
+def covered_files(module, key_kind="module", book_dir=None):
+    """The files the key of ``module``'s recording covers: the package modules it depends on,
+    ``requirements.txt`` and, for a page key, the page itself."""
+    checks.choice("key_kind", key_kind, KEY_KINDS)
+    index = CodeIndex()
+    if key_kind == "page":
+        page = page_of(module, book_dir)
+        names = index.page_modules(Path(page).read_text(encoding="utf8")) - {__name__}
+        extra = [Path(page)]
+    else:
+        names, extra = {module}, []
+    modules = [index.files[name] for name in sorted(dependencies(names, index.graph))]
+    return extra + modules + [REQUIREMENTS]
+
+
+def _commit(paths):
+    """HEAD, and whether any of ``paths`` differs from it (None, None outside a checkout)."""
     root = PACKAGE_DIR.parents[1]
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "code", "book", "requirements.txt"],
+            ["git", "status", "--porcelain", "--", *(str(Path(p).resolve()) for p in paths)],
             cwd=root,
             capture_output=True,
             text=True,
@@ -163,7 +180,7 @@ def record(module, results, run_time_s, key=None, note="", directory=None, key_k
                 f"row; got {results!r:.80}."
             )
     path = Path(directory or RESULTS_DIR) / f"{chapter_path(module)}.json"
-    commit, dirty = _commit()
+    commit, dirty = _commit(covered_files(module, key_kind))
     document = {
         "chapter": chapter_path(module),
         "module": module,

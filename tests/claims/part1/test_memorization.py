@@ -46,6 +46,8 @@ def reg():
 
 
 def test_real_data_has_easy_examples_random_labels_have_none(diff):
+    """Real data has a large set of examples fitted within the first epochs; with random labels
+    none is fitted early."""
     real, rand = diff.learning_epoch["real"], diff.learning_epoch["random labels"]
     # "within the first 2 epochs x% ... within the first 5, y%"; per seed 0.119, 0.125, 0.138
     assert 0.10 < (real <= EARLY_A).mean() < 0.16  # measured 0.127
@@ -60,6 +62,8 @@ def test_real_data_has_easy_examples_random_labels_have_none(diff):
 
 
 def test_easy_examples_are_the_same_across_seeds(diff):
+    """The easy examples of real data are the same in every run, far beyond the overlap expected
+    by chance."""
     rho = mz.pairwise(diff.learning_epoch["real"], mz.rank_correlation)
     overlap = mz.pairwise([mz.easiest(run, K) for run in diff.example_loss["real"]], mz.overlap)
     assert 0.77 < rho.min() and rho.max() < 0.90  # measured 0.818, 0.840, 0.847
@@ -71,6 +75,7 @@ def test_easy_examples_are_the_same_across_seeds(diff):
 
 
 def test_random_labels_are_memorized_in_a_consistent_order_too(diff):
+    """Random labels, too, are memorized in an order that hardly depends on the seed."""
     rho = mz.pairwise(diff.learning_epoch["random labels"], mz.rank_correlation)
     overlap = mz.pairwise(
         [mz.easiest(run, K) for run in diff.example_loss["random labels"]], mz.overlap
@@ -80,6 +85,8 @@ def test_random_labels_are_memorized_in_a_consistent_order_too(diff):
 
 
 def test_typical_examples_learned_first_isolated_ones_memorized_first(diff):
+    """Real examples amid their own class are learned first, while with random labels isolated
+    images are memorized first."""
     real_tau = diff.learning_epoch["real"].mean(axis=0)
     rand_tau = diff.learning_epoch["random labels"].mean(axis=0)
     # label agreement of the nearest images: strongly earlier learning on real data
@@ -93,6 +100,8 @@ def test_typical_examples_learned_first_isolated_ones_memorized_first(diff):
 
 
 def test_learning_order_robust_to_the_threshold(diff):
+    """The order in which examples are learned changes little with a stricter or looser threshold
+    than ln 2."""
     first_run = diff.example_loss["real"][0]
     tau = mz.learning_epochs(first_run)
     strict = mz.rank_correlation(tau, mz.learning_epochs(first_run, np.log(10 / 9)))
@@ -102,6 +111,8 @@ def test_learning_order_robust_to_the_threshold(diff):
 
 
 def test_clean_examples_fitted_before_noisy_ones(grid):
+    """With partly wrong labels the clean examples are fitted first and the wrong ones memorized
+    later, more slowly with more noise."""
     clean, noisy = grid.clean_acc[0].mean(axis=1), grid.noisy_acc[0].mean(axis=1)
     mid = list(grid.noise_levels).index(S["reg_level"])
     first = [
@@ -126,6 +137,8 @@ def test_clean_examples_fitted_before_noisy_ones(grid):
 
 
 def test_test_accuracy_peaks_before_the_noise_is_memorized(grid):
+    """Test accuracy peaks while the clean examples are fitted and falls as the wrong labels are
+    memorized."""
     test = grid.test_acc[0].mean(axis=1)
     mid = list(grid.noise_levels).index(S["reg_level"])
     drop = test.max(axis=1) - test[:, -1]
@@ -141,6 +154,8 @@ def test_test_accuracy_peaks_before_the_noise_is_memorized(grid):
 
 
 def test_dropout_slows_memorization_not_learning(reg):
+    """Dropout slows memorization of wrong labels far more than learning of clean ones; weight
+    decay at this strength does little."""
     names = list(reg.regularizers)
     none, drop, wd = (names.index(n) for n in ("none", "dropout", "weight decay"))
     half = S["noise_epochs"] // 2

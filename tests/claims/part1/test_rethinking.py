@@ -36,11 +36,13 @@ def _row(reg, name):
 
 
 def test_every_corruption_is_fitted_to_100_percent(fits):
+    """Every corruption of the labels or pixels is fitted to 100% training accuracy."""
     assert fits.final_train_acc.min() == 1.0
     assert not np.isnan(fits.epochs_to_fit).any()
 
 
 def test_random_labels_take_a_small_constant_factor_longer(fits):
+    """Random labels take only a small constant factor more epochs to fit than the true labels."""
     ratio = fits.epochs_to_fit[RANDOM] / fits.epochs_to_fit[TRUE]
     # measured 60/18, 57/18, 48/15 = 3.33, 3.17, 3.20 (mean 3.23)
     assert 2.5 < ratio.mean() < 4.0
@@ -48,6 +50,8 @@ def test_random_labels_take_a_small_constant_factor_longer(fits):
 
 
 def test_shuffled_pixels_are_the_same_task_as_true_labels(fits):
+    """Shuffled pixels are the same task as the true images: fitted as fast and generalizing as
+    well."""
     e = fits.epochs_to_fit.mean(axis=1)
     # measured 17.3 epochs (shuffled) against 17.0 (true)
     assert abs(e[SHUFFLED] - e[TRUE]) <= 0.25 * e[TRUE]
@@ -57,6 +61,8 @@ def test_shuffled_pixels_are_the_same_task_as_true_labels(fits):
 
 
 def test_random_inputs_are_fitted_faster_than_random_labels(fits):
+    """Random pixels and Gaussian noise images are fitted faster than random labels on real
+    images."""
     epochs = fits.epochs_to_fit
     pixels = (epochs[PIXELS] / epochs[RANDOM]).mean()  # measured 9/60, 5/57, 9/48: mean 0.14
     noise = (epochs[NOISE] / epochs[RANDOM]).mean()  # measured 17/60, 15/57, 16/48: mean 0.29
@@ -65,6 +71,8 @@ def test_random_inputs_are_fitted_faster_than_random_labels(fits):
 
 
 def test_generalization_depends_on_the_data_not_the_fit(fits):
+    """The same network generalizes on true labels but is at chance on random labels and noise:
+    the data decide the gap."""
     test = fits.test_acc.mean(axis=1)
     assert 0.81 < test[TRUE] < 0.86  # measured 83.7% (83.6 to 83.8 across seeds)
     # chance level, one in ten, give or take the imbalance of the predicted digits
@@ -73,12 +81,15 @@ def test_generalization_depends_on_the_data_not_the_fit(fits):
 
 
 def test_random_labels_agree_with_the_true_ones_one_time_in_ten(reg):
+    """Random labels agree with the true ones only about one time in ten, by chance."""
     # the page's random labels are those of fit_corruptions (same seed); measured 11.8% on
     # seed 0 (9.2% and 9.4% on seeds 1 and 2); binomial sd with 500 labels: 1.3 points
     assert 0.06 < reg.label_agreement < 0.14
 
 
 def test_weight_decay_and_dropout_do_not_stop_memorization(reg):
+    """Weight decay and dropout do not stop the memorization of random labels; dropout only
+    delays it a little."""
     none, wd, do = (_row(reg, k) for k in ("none", "weight decay", "dropout"))
     assert reg.final_train_acc[[none, wd, do], 1].min() == 1.0
     epochs = reg.epochs_to_fit[:, 1]
@@ -89,6 +100,8 @@ def test_weight_decay_and_dropout_do_not_stop_memorization(reg):
 
 
 def test_augmentation_slows_memorization_at_the_same_budget(reg):
+    """At the same budget of epochs, data augmentation slows memorization of random labels a
+    great deal, still climbing at the end."""
     at = int(reg.epochs_to_fit[_row(reg, "none"), 1])
     aug_at = reg.train_acc_at("augmentation", "random", at)
     both_at = reg.train_acc_at("all three", "random", at)
@@ -107,12 +120,16 @@ def test_augmentation_slows_memorization_at_the_same_budget(reg):
 
 
 def test_networks_trained_on_random_labels_are_at_chance_whatever_the_regularizer(reg):
+    """Networks trained on random labels stay at chance on the test images, whatever the
+    regularizer."""
     # measured 9.2% to 10.6% on seed 0 (6.2% to 12.2% over seeds 0-2); a half-true labelling
     # would put the test accuracy near 50%
     assert np.all(np.abs(reg.test_acc[:, 1] - 0.1) < 0.05)
 
 
 def test_augmentation_raises_the_test_accuracy_on_true_labels(reg):
+    """On true labels augmentation raises test accuracy, far more than weight decay or dropout,
+    without quite fitting the training images."""
     test = reg.test_acc[:, 0]
     none, wd, do, aug = (_row(reg, k) for k in ("none", "weight decay", "dropout", "augmentation"))
     gain = 100 * (test[aug] - test[none])
@@ -126,6 +143,8 @@ def test_augmentation_raises_the_test_accuracy_on_true_labels(reg):
 
 
 def test_test_error_grows_steadily_with_the_fraction_of_random_labels():
+    """Test error grows steadily with the fraction of random labels, up to chance when all labels
+    are random."""
     curve = rethinking.label_corruption_curve(
         *COMMON, S["fractions"], S["curve_seeds"], S["max_epochs"], S["lr"], S["batch_size"]
     )
@@ -139,6 +158,7 @@ def test_test_error_grows_steadily_with_the_fraction_of_random_labels():
 
 
 def test_exercise_narrow_network_needs_longer_for_random_labels(fits):
+    """A network with far fewer hidden units needs more epochs to fit random labels."""
     narrow = rethinking.fit_corruptions(
         S["n_train"],
         S["n_test"],
@@ -154,6 +174,8 @@ def test_exercise_narrow_network_needs_longer_for_random_labels(fits):
 
 
 def test_construction_fits_random_labels_with_2n_plus_d_weights():
+    """A closed-form two-layer network with 2n + d weights fits any labels of n distinct points,
+    by brute force with huge weights."""
     mnist = data.load_mnist()
     X_c, _ = data.subsample(mnist.X_train, mnist.y_train, S["n_train"], seed=0)
     y_c = data.random_labels(np.zeros(S["n_train"]), seed=0).astype(float)

@@ -35,6 +35,8 @@ def stderr(r, name):
 
 
 def test_spiked_conditions_vanish_and_isotropic_ones_do_not(conditions):
+    """For the spiked spectrum r_0/n, k*/n and n/R_k* all fall to zero; for isotropic data
+    with p = 2n they stay fixed."""
     # "r_0 = s + sqrt(n), k* = s and R_k* = m_n = ceil(n^{3/2})": at n = 10,000 the three ratios
     # are 0.0105, 0.0005 and 0.0100, and all three fall with n.
     sp, iso, s = conditions["spiked"], conditions["isotropic"], benign.NUM_SPIKES
@@ -49,6 +51,8 @@ def test_spiked_conditions_vanish_and_isotropic_ones_do_not(conditions):
 
 
 def test_power_law_exercise_k_star_stays_near_n(conditions):
+    """For the power-law spectrum lambda_i = i^-2, k* stays near n and n/R_k* near 1/3, so
+    overfitting is not benign."""
     # lam_i = i^-2 truncated at p = n^{3/2}: r_k ~ k + 3/2 - k^2/p, so k*/n ~ 1 + 1/sqrt(n)
     # (measured 1.0101 at n = 10,000), and R_k ~ 3k (1 - k/p)^2, so n/R_k* ~ 1/3 (0.3368);
     # r_0 tends to pi^2/6 and r_0/n to zero.
@@ -62,6 +66,8 @@ def test_power_law_exercise_k_star_stays_near_n(conditions):
 
 
 def test_exact_formula_agrees_with_simulation():
+    """The exact bias-plus-variance formula agrees with the excess risk of interpolants fitted to
+    simulated noise."""
     check = benign.monte_carlo_check("spiked", 100, seed=0)  # the chapter's call
     exact = check["bias"] + check["variance"]
     # exact 0.16274; 0.16474 +- 0.00092 from the noise draws (2.2 se) and 0.16409 +- 0.00092
@@ -76,6 +82,7 @@ def test_exact_formula_agrees_with_simulation():
 
 
 def test_benign_risk_goes_to_zero(results):
+    """For the spiked spectrum the excess risk of the interpolant falls towards zero as n grows."""
     sp = results["spiked"]
     risk = sp.mean("risk")
     assert np.all(np.diff(risk) < 0)  # falls at every step: 0.261, 0.162, 0.103, 0.066, 0.044
@@ -84,6 +91,8 @@ def test_benign_risk_goes_to_zero(results):
 
 
 def test_isotropic_risk_stays_at_the_closed_form_limit(results):
+    """For isotropic data with p = 2n the excess risk stays at its closed-form limit, worse than
+    predicting zero."""
     iso = results["isotropic"]
     risk = iso.mean("risk")
     for i, n in enumerate(iso.ns):
@@ -98,6 +107,8 @@ def test_isotropic_risk_stays_at_the_closed_form_limit(results):
 
 
 def test_bias_and_variance_split(results):
+    """In the spiked case bias and variance both vanish, the variance dominating; in the
+    isotropic case neither moves."""
     sp, iso = results["spiked"], results["isotropic"]
     for name in ("bias", "variance"):
         assert np.all(np.diff(sp.mean(name)) < 0)  # "both parts vanish"
@@ -120,6 +131,8 @@ def test_bias_and_variance_split(results):
 
 
 def test_variance_tracks_the_theorem_rate_within_a_constant(results):
+    """The variance follows the theorem's rate sigma^2 (k*/n + n/R_k*) within a small constant
+    factor."""
     sp, iso = results["spiked"], results["isotropic"]
 
     def mean_ratio(r):
@@ -137,6 +150,7 @@ def test_variance_tracks_the_theorem_rate_within_a_constant(results):
 
 
 def test_bias_bound_is_loose_for_this_signal(results):
+    """The theorem's bias bound is loose for this signal: the bias falls faster than sqrt(r_0/n)."""
     sp = results["spiked"]
     ratio = sp.mean("bias") / np.sqrt(sp.r0 / sp.ns)  # ||theta*|| = ||Sigma|| = 1
     assert np.all(np.diff(ratio) < 0)  # the bias falls faster than the bound's rate

@@ -58,6 +58,8 @@ def end_of_training(sweep, a):
 
 
 def test_noisy_labels_give_a_model_wise_peak_at_the_interpolation_threshold(sweep):
+    """With noisy labels test error against width peaks at the interpolation threshold, about one
+    parameter per example, then falls again."""
     per_seed, train = end_of_training(sweep, noisy_index(sweep))
     test = per_seed.mean(axis=1)
     peak = int(np.argmax(test - np.minimum.accumulate(test)))  # the top of the largest rise
@@ -75,6 +77,8 @@ def test_noisy_labels_give_a_model_wise_peak_at_the_interpolation_threshold(swee
 
 
 def test_clean_labels_show_no_peak(sweep):
+    """With clean labels the same networks show no model-wise peak: test error keeps falling with
+    width."""
     per_seed, train = end_of_training(sweep, sweep.noise_levels.index(0.0))
     test = per_seed.mean(axis=1)
     assert largest_rise(test) < 0.01  # measured 0.0: the clean curve never rises
@@ -83,6 +87,8 @@ def test_clean_labels_show_no_peak(sweep):
 
 
 def test_epoch_wise_dip_then_rise_without_second_descent(sweep):
+    """Over training a wide network's test error falls, then rises as it memorizes the noisy
+    labels, with no second descent at this scale."""
     a = noisy_index(sweep)
     widest = sweep.test_error[a, -1]  # (seed, step)
     train = sweep.train_error[a, -1].mean(axis=0)
@@ -99,11 +105,14 @@ def test_epoch_wise_dip_then_rise_without_second_descent(sweep):
 
 
 def test_exercise_oracle_early_stopping_removes_the_peak(sweep):
+    """Stopping every network at its best step, an oracle early stopping, removes the model-wise
+    peak."""
     oracle = sweep.test_error[noisy_index(sweep)].mean(axis=1).min(axis=1)
     assert largest_rise(oracle) < 0.01  # measured 0.17 points, against 9.0 at the end of training
 
 
 def test_wider_networks_fit_earlier(sweep):
+    """Wider networks fit the noisy training set earlier in training."""
     train = sweep.train_error[noisy_index(sweep)].mean(axis=1)  # (width, step)
     fitted = [int(np.argmax(row <= TOL)) for row in train if (row <= TOL).any()]
     assert 5 <= len(fitted) <= 9  # measured 7 widths (16 to 128) fit the noisy labels
@@ -111,6 +120,8 @@ def test_wider_networks_fit_earlier(sweep):
 
 
 def test_sample_wise_plateau_at_the_effective_model_complexity(samples):
+    """For a network near its threshold, more data does not help over a range ending at its EMC,
+    while a narrower network keeps improving."""
     test, train = samples.test_error.mean(axis=2), samples.train_error.mean(axis=2)
     sizes, k = np.array(samples.sample_sizes), len(samples.seeds)
     emc = [sizes[row <= TOL].max() for row in train]

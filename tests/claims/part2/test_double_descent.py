@@ -51,11 +51,15 @@ def ridges():  # the chapter's calls: one ridge refit per feature draw
 
 
 def test_test_risk_and_norm_peak_at_n_equals_n_for_every_seed(dd):
+    """The test risk and the coefficient norm peak exactly at the interpolation threshold N = n,
+    for every feature draw."""
     for values in (dd.test_squared, dd.test_zero_one, dd.norm):
         assert np.all(dd.ratio[np.argmax(values, axis=1)] == 1.0)  # measured: every draw
 
 
 def test_peak_is_huge_and_close_to_guessing(dd):
+    """At N = n the test risk is huge next to the classical sweet spot, and the classifier is
+    close to guessing."""
     one = dd.at(1.0)
     sq = dd.test_squared.mean(0)
     best = sq[dd.n_features < dd.n_train].min()
@@ -69,6 +73,8 @@ def test_peak_is_huge_and_close_to_guessing(dd):
 
 
 def test_draws_agree_except_at_the_threshold(dd):
+    """Feature draws agree closely at every N except the threshold, where the height of the peak
+    varies widely."""
     one = dd.at(1.0)
     spread = dd.test_squared.max(0) / dd.test_squared.min(0)  # largest over smallest draw
     assert 5 < spread[one] < 60  # measured 15.8 (551 to 8,723)
@@ -76,6 +82,8 @@ def test_draws_agree_except_at_the_threshold(dd):
 
 
 def test_classical_u_below_the_threshold(dd):
+    """Below the threshold the test risk traces the classical U, while the training loss falls
+    but stays positive."""
     under = np.flatnonzero(dd.n_features < dd.n_train)
     sq = dd.test_squared.mean(0)[under]
     best = int(np.argmin(sq))
@@ -88,11 +96,14 @@ def test_classical_u_below_the_threshold(dd):
 
 
 def test_training_loss_is_zero_from_the_threshold_on(dd):
+    """From N = n on every fit interpolates: its training loss is zero up to rounding."""
     one = dd.at(1.0)
     assert dd.train_squared[:, one:].max() < 1e-20  # "zero up to rounding": measured 4e-25
 
 
 def test_second_descent_is_monotone_and_ends_below_the_classical_best(dd):
+    """Past the threshold every further feature lowers the test risk, which ends below the best
+    under-parametrized model."""
     one = dd.at(1.0)
     for values in (dd.test_squared.mean(0), dd.test_zero_one.mean(0), dd.norm.mean(0)):
         assert np.all(np.diff(values[one:]) < 0)  # "every further feature lowers the test risk"
@@ -105,6 +116,8 @@ def test_second_descent_is_monotone_and_ends_below_the_classical_best(dd):
 
 
 def test_largest_model_approaches_the_kernel_interpolant(dd):
+    """The largest model approaches the Gaussian kernel interpolant, the limit of infinitely many
+    features, in risk and in norm."""
     # Monte Carlo error of 10 n features: the random-feature fit stays slightly worse than the
     # kernel it estimates. Zero-one loss: measured 0.57 points above (0.30 to 0.86 per draw)
     gap = dd.test_zero_one[:, -1].mean() - dd.kernel.test_zero_one
@@ -117,6 +130,8 @@ def test_largest_model_approaches_the_kernel_interpolant(dd):
 
 
 def test_peak_height_follows_the_norm(dd):
+    """The test risk follows the norm of the solution: they rise and fall together, and the peak
+    height tracks the norm."""
     one = dd.at(1.0)
     assert np.array_equal(np.argsort(dd.test_squared[:, one]), np.argsort(dd.norm[:, one]))
     # the loss at the peak is the squared norm times a factor that hardly depends on the draw
@@ -134,6 +149,8 @@ def test_peak_height_follows_the_norm(dd):
 
 
 def test_small_ridge_removes_the_peak(ridges, dd):
+    """A small ridge penalty at N = n removes the peak, and the best one beats every
+    unregularized model with N < n."""
     one = dd.at(1.0)
     under = dd.n_features < dd.n_train
     zero, small = (np.array([r.test_zero_one[i] for r in ridges]) for i in (0, 1))
@@ -150,6 +167,8 @@ def test_small_ridge_removes_the_peak(ridges, dd):
 
 
 def test_exercise_relu_features_peak_at_n_and_descend(relu):
+    """Random ReLU features also peak at N = n and descend towards their arc-cosine kernel
+    interpolant."""
     one = relu.at(1.0)
     assert relu.ratio[np.argmax(relu.test_squared.mean(0))] == 1.0
     assert relu.ratio[np.argmax(relu.norm.mean(0))] == 1.0

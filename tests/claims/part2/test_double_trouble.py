@@ -31,6 +31,8 @@ def at(sw, ratio):
 
 
 def test_fits_interpolate_beyond_the_threshold(sw):
+    """From the threshold on the ridgeless read-out interpolates the noisy labels; below it, it
+    cannot fit the noise."""
     train = sw.ridgeless_train_mse / sw.noise_var
     assert 0.0006 < train[sw.ratios > 1].max() < 0.0014  # measured 0.0010 (sd 0.0001)
     assert 0.023 < train[at(sw, 1.0)] < 0.030  # measured 0.0265 (sd 0.0009)
@@ -38,6 +40,8 @@ def test_fits_interpolate_beyond_the_threshold(sw):
 
 
 def test_peak_at_n_equals_big_n(sw):
+    """The test error of the ridgeless read-out peaks at N = n and descends a second time beyond
+    it."""
     err = sw.ridgeless["test_error"]
     i = at(sw, 1.0)
     assert int(np.argmax(err)) == i  # at N = n in every block of seeds
@@ -47,6 +51,8 @@ def test_peak_at_n_equals_big_n(sw):
 
 
 def test_noise_and_initialization_variances_make_the_peak(sw):
+    """The peak at N = n is made of the noise and initialization variances; the sampling variance
+    stays small everywhere."""
     r = sw.ridgeless
     i = at(sw, 1.0)
     share = {p: r[p][i] / r["test_error"][i] for p in variance.PARTS}
@@ -58,6 +64,8 @@ def test_noise_and_initialization_variances_make_the_peak(sw):
 
 
 def test_noise_variance_below_the_threshold_is_that_of_least_squares(sw):
+    """Below the threshold the noise variance is that of least squares with N regressors,
+    sigma^2 N/(n - N - 1)."""
     r, below = sw.ridgeless, sw.ratios < 1
     ols = dt.least_squares_noise_variance(sw.n, sw.n_features[below], sw.noise_var)
     ratio = r["var_noise"][below] / ols
@@ -68,6 +76,8 @@ def test_noise_variance_below_the_threshold_is_that_of_least_squares(sw):
 
 
 def test_initialization_variance_dominates_below_noise_variance_beyond(sw):
+    """The initialization variance is the larger well below the threshold, the noise variance
+    from just below it on."""
     r = sw.ridgeless
     i = at(sw, 1.0)
     low = sw.ratios < sw.ratios[i - 1]  # up to N/n = 0.8
@@ -78,6 +88,8 @@ def test_initialization_variance_dominates_below_noise_variance_beyond(sw):
 
 
 def test_the_interaction_not_initialization_alone_diverges(sw):
+    """What diverges at N = n is the interaction of initialization with sampling; the
+    initialization alone has no peak."""
     r = sw.ridgeless
     i = at(sw, 1.0)
     main = r["var_init_main"]
@@ -88,6 +100,8 @@ def test_the_interaction_not_initialization_alone_diverges(sw):
 
 
 def test_bias_falls_then_stays_constant_beyond_the_threshold(sw):
+    """The bias falls up to the interpolation threshold and stays constant beyond it, so the
+    second descent is a fall of variance."""
     bias = sw.ridgeless["bias2"]
     over = sw.ratios >= 1
     assert np.all(np.diff(bias[sw.ratios <= 1]) < 0)  # falls at every step, in every block
@@ -99,12 +113,15 @@ def test_bias_falls_then_stays_constant_beyond_the_threshold(sw):
 
 
 def test_ensembling_lowers_the_peak(sw):
+    """Averaging feature draws on the same training set lowers the peak, and every further member
+    lowers the error at every N."""
     i, k10 = at(sw, 1.0), list(sw.ks).index(10)
     assert 7.9 < sw.ensemble[i, 0] / sw.ensemble[i, k10] < 9.1  # measured 8.52 (sd 0.20)
     assert np.all(np.diff(sw.ensemble, axis=1) < 0)  # more members, lower error, at every N
 
 
 def test_ensemble_error_follows_one_over_k(sw, limit):
+    """The error of an ensemble of K feature draws follows the law E_inf + v/K."""
     e_inf, v, _ = limit
     predicted = e_inf[:, None] + v[:, None] / np.array(sw.ks)
     rel = np.abs(predicted - sw.ensemble).max(axis=1) / sw.ensemble.min(axis=1)
@@ -112,6 +129,7 @@ def test_ensemble_error_follows_one_over_k(sw, limit):
 
 
 def test_infinite_ensemble_has_no_peak_and_is_flat_beyond_the_threshold(sw, limit):
+    """The infinite ensemble has no peak and is flat beyond the interpolation threshold."""
     e_inf, v, se = limit
     i, over = at(sw, 1.0), sw.ratios >= 1
     assert int(np.argmax(v)) == i  # what ensembling removes peaks at N = n, in every block
@@ -124,6 +142,8 @@ def test_infinite_ensemble_has_no_peak_and_is_flat_beyond_the_threshold(sw, limi
 
 
 def test_the_dip_of_the_infinite_ensemble_is_within_its_noise(sw, limit):
+    """The apparent dip of the infinite ensemble below its plateau lies within its noise, so it
+    is no evidence of a dip."""
     e_inf, _, se = limit
     over = sw.ratios >= 1
     dip = (e_inf[over].mean() - e_inf.min()) / se[int(np.argmin(e_inf))]
@@ -131,6 +151,8 @@ def test_the_dip_of_the_infinite_ensemble_is_within_its_noise(sw, limit):
 
 
 def test_tuned_ridge_removes_the_peak(sw):
+    """Ridge with a tuned penalty removes the peak, its error falling at every N, by keeping the
+    initialization variance small."""
     err, rg = sw.ridgeless["test_error"], sw.ridge
     i = at(sw, 1.0)
     assert np.all(np.diff(rg["test_error"]) < 0)  # falls at every step, in every block
@@ -143,12 +165,15 @@ def test_tuned_ridge_removes_the_peak(sw):
 
 
 def test_variance_parts_add_up(sw):
+    """The bias and the three variances add up exactly to the measured test error."""
     for result in (sw.ridgeless, sw.ridge):
         total = sum(result[p] for p in variance.PARTS)
         np.testing.assert_allclose(total, result["test_error"], rtol=1e-9)
 
 
 def test_noise_and_initialization_variances_peak_at_the_threshold(sw):
+    """The noise and initialization variances both rise up to the threshold and decay beyond it,
+    like the error curve."""
     i = at(sw, 1.0)
     for part in ("var_noise", "var_init"):
         values = sw.ridgeless[part]
@@ -158,11 +183,15 @@ def test_noise_and_initialization_variances_peak_at_the_threshold(sw):
 
 
 def test_exercise_order_toy_is_all_initialization_variance():
+    """For a pure interaction of sampling and initialization, the paper's order books the whole
+    variance to the initialization."""
     toy = variance.decompose(np.outer([-1.0, 1.0], [-2.0, 2.0])[:, :, None, None], np.zeros(1))
     assert (toy.var_init, toy.var_sampling, toy.test_error) == pytest.approx((4.0, 0.0, 4.0))
 
 
 def test_exercise_ensembles_remove_initialization_and_part_of_the_noise_variance(sw, limit):
+    """An ensemble removes all of the initialization variance but only the part of the noise
+    variance that depends on the initialization."""
     _, v, _ = limit
     r, i = sw.ridgeless, at(sw, 1.0)
     removed_noise = v[i] - r["var_init"][i]
@@ -171,6 +200,8 @@ def test_exercise_ensembles_remove_initialization_and_part_of_the_noise_variance
 
 
 def test_exercise_noiseless_labels_still_peak():
+    """Without label noise the peak at N = n survives, made almost entirely of initialization
+    variance, and ensembling lowers it."""
     quiet = dt.sweep(**{**S, **dt.NOISELESS})  # the exercise's call
     r = quiet.ridgeless
     i = int(np.argmin(np.abs(quiet.ratios - 1.0)))

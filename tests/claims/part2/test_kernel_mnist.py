@@ -53,12 +53,16 @@ def nearest():
 
 
 def test_every_fit_interpolates(results):
+    """Every kernel machine fits its training labels exactly, noisy labels included: zero
+    training error."""
     for r in results.values():
         assert np.nanmax(r.train_error) == 0.0  # "training error exactly 0%", noisy labels too
         assert np.nanmax(r.relative_residual) <= 1e-6  # measured at most 8e-9
 
 
 def test_the_noise_changes_about_nine_labels_in_a_hundred(results):
+    """Replacing each label with probability p = 10% by a uniform random digit changes about nine
+    labels in a hundred."""
     # each label replaced with probability p by a uniform digit: it changes with p (k - 1) / k
     wrong = results["gaussian"].wrong_fraction
     assert np.all(wrong[0] == 0)
@@ -68,17 +72,23 @@ def test_the_noise_changes_about_nine_labels_in_a_hundred(results):
 
 
 def test_test_error_falls_with_more_data(results, nearest):
+    """The test error of the kernel machines and of the nearest neighbour falls as the training
+    set grows, with or without label noise."""
     for errors in [r.mean("test_error") for r in results.values()] + [nearest.mean()]:
         for i in range(len(S["noise_levels"])):
             assert np.all(np.diff(errors[i]) < 0)
 
 
 def test_interpolation_beats_the_nearest_neighbour(results, nearest):
+    """Both interpolating kernel machines predict better than the 1-nearest-neighbour classifier
+    at every size."""
     for r in results.values():
         assert np.all(r.mean("test_error") < nearest.mean())
 
 
 def test_noisy_labels_cost_far_less_than_the_noise_level(results, nearest):
+    """Fitting labels of which a tenth were randomized costs the machines far less than ten
+    points, and the nearest neighbour much more."""
     last = len(S["sizes"]) - 1
     costs = [
         r.mean("test_error")[1, last] - r.mean("test_error")[0, last] for r in results.values()
@@ -90,6 +100,8 @@ def test_noisy_labels_cost_far_less_than_the_noise_level(results, nearest):
 
 
 def test_our_errors_agree_with_belkin_ma_mandal_at_every_size_run(results, nearest):
+    """Our mean test errors agree with Belkin, Ma and Mandal's Tables 6 and 7 at every
+    training-set size run."""
     # quick: largest gap 0.84 points (Laplace, n = 500, Table 7); Table 6 gaps 0.07 to 0.6
     means = {k: 100 * r.mean("test_error") for k, r in results.items()}
     means["nearest"] = 100 * nearest.mean()
@@ -97,6 +109,8 @@ def test_our_errors_agree_with_belkin_ma_mandal_at_every_size_run(results, neare
 
 
 def test_the_papers_convention_is_the_error_against_noised_test_labels():
+    """The paper's errors under noise count noisy test labels: p (k - 1)/k + (1 - p) e for a true
+    error e."""
     # Monte Carlo: score one fitted machine against many independent noisy copies of the test
     # labels; the mean must match Eq. (4) of the paper applied to its error on the true labels
     mnist = load_mnist()
@@ -113,6 +127,7 @@ def test_the_papers_convention_is_the_error_against_noised_test_labels():
 
 
 def test_norm_grows_with_n_and_more_with_label_noise(results):
+    """The norm of the interpolant grows with n, and faster when the labels are noisy."""
     for r in results.values():
         norms = r.mean("norm")
         assert np.all(np.diff(norms, axis=1) > 0)
@@ -122,6 +137,8 @@ def test_norm_grows_with_n_and_more_with_label_noise(results):
 
 
 def test_tuning_a_ridge_barely_helps():
+    """Tuning a ridge penalty on validation images barely changes the test error of the
+    interpolating machine."""
     ridge = kernel_mnist.ridge_vs_interpolation(
         "gaussian", S["ridge_n"], S["ridge_val"], S["seeds"], S["ridges"]
     )
@@ -139,6 +156,8 @@ recorded = pytest.mark.recorded
 
 @recorded
 def test_full_scale_results_are_recorded_for_the_current_code():
+    """The results on the whole training set shown on the page are recorded for the chapter's
+    current code."""
     assert FULL is not None, "run make full CHAPTER=book/part2/kernel_mnist.md and commit the file"
     assert not FULL.stale, (
         "the chapter's code changed since results/full was recorded: run make full"
@@ -155,6 +174,8 @@ def full_means(method):
 
 @recorded
 def test_on_the_whole_training_set_the_machines_err_about_as_the_papers_say():
+    """On the whole training set the Gaussian and Laplace machines err about as the paper's
+    Table 3 says, 1.24% and 1.57%."""
     # Table 3: Gaussian 1.24%, Laplace 1.57% (Zhang et al.: 1.2%); recorded 1.22% and 1.57%.
     # One fit each, on the whole training set: the only noise left is that of the 10,000 test
     # images, a standard error of about 0.11 points at 1.2%.
@@ -164,6 +185,8 @@ def test_on_the_whole_training_set_the_machines_err_about_as_the_papers_say():
 
 @recorded
 def test_at_full_scale_every_size_agrees_with_the_tables():
+    """At full scale our test errors agree with the paper's Tables 6 and 7 at every training-set
+    size."""
     # recorded: largest gap 0.40 points (1-NN, n = 15,000, Table 7); Gaussian, n = 7,500:
     # 2.79 against 2.64
     means = {method: full_means(method) for method in ("gaussian", "laplace", "nearest")}
@@ -171,6 +194,8 @@ def test_at_full_scale_every_size_agrees_with_the_tables():
 
 
 def test_exercise_random_labels_are_fitted_and_predict_at_chance():
+    """An interpolating kernel machine fits fully random labels exactly and predicts the test
+    digits at chance."""
     mnist = load_mnist()
     X_small, y_small = subsample(mnist.X_train, mnist.y_train, 1000, seed=0)
     y_random = np.random.default_rng(0).integers(0, 10, size=y_small.shape[0])

@@ -43,12 +43,16 @@ def stderr(curve, values_std):
 
 
 def test_pinv_and_kernel_form_agree_with_min_norm(routes):
+    """The pseudo-inverse and the kernel form K alpha = y give the same min-norm interpolant,
+    which fits the data exactly."""
     assert routes.pinv_gap < 1e-14  # measured 2.4e-16
     assert routes.kernel_gap < 1e-13  # measured 5.9e-15 (largest prediction difference)
     assert routes.train_residual < 1e-13  # measured 4.3e-15: the interpolant fits exactly
 
 
 def test_ridge_approaches_min_norm_in_proportion_to_alpha(routes):
+    """Ridge regression approaches the min-norm interpolant in proportion to its penalty as alpha
+    goes to zero."""
     ratios = routes.ridge_gap[1:] / routes.ridge_gap[:-1]
     alpha_ratios = routes.alphas[1:] / routes.alphas[:-1]
     # alpha falls by 100 per step; once alpha is small the gap falls by the same factor:
@@ -57,22 +61,29 @@ def test_ridge_approaches_min_norm_in_proportion_to_alpha(routes):
 
 
 def test_learning_rate_is_one_over_the_largest_eigenvalue(routes):
+    """Gradient descent uses the learning rate 1/lambda_max(X^T X/n)."""
     X = np.random.default_rng(routes.seed).standard_normal((routes.n, routes.p))  # as drawn
     largest = np.linalg.svd(X, compute_uv=False)[0] ** 2 / routes.n
     assert routes.lr * largest == pytest.approx(1.0, rel=1e-12)  # measured lr 0.1549
 
 
 def test_gd_from_zero_reaches_min_norm_inside_the_row_space(routes):
+    """Gradient descent from zero reaches the min-norm interpolant without ever leaving the row
+    space of X."""
     # from distance ||w_hat|| = 0.939 down to rounding: measured 2.2e-15 after 600 steps
     assert routes.gd_gap[-1] < 1e-14 * routes.gd_gap[0]
     assert routes.gd_rowspace_gap.max() < 1e-14  # measured 1.6e-15: "rounding of doubles"
 
 
 def test_gd_from_w0_converges_as_fast_to_the_interpolant_nearest_w0(routes):
+    """Gradient descent from a random start converges just as fast, but to the interpolant
+    nearest its start."""
     assert routes.gd_w0_gap_nearest[-1] < 1e-14  # measured 2.7e-15 after the same steps
 
 
 def test_exercise_null_space_part_of_the_start(routes):
+    """Descent from a random start stops away from the min-norm solution by the null-space part
+    of the start, about sqrt((p - n)/p) of its norm."""
     # The distance from w_hat is the norm of the null-space part of w0: for a random direction
     # the squared fraction is Beta((p - n)/2, n/2), mean 0.6 and sd 0.069 here, so the distance
     # is sqrt(0.6) ||w0|| within 3 sd of the fraction (17%). Measured 0.7263 vs 0.7276.
@@ -90,6 +101,8 @@ AWAY_FROM_ONE = [g for g in min_norm.GAMMAS if abs(g - 1) >= 0.25]
 
 @pytest.mark.parametrize("gamma", AWAY_FROM_ONE)
 def test_simulation_sits_on_the_closed_form(curve, gamma):
+    """Away from p = n the simulated risk of the min-norm interpolant sits on Hastie et al.'s
+    closed form."""
     i = index(curve, gamma)
     n, p = curve.n, int(curve.p[i])
     exact = linear.expected_risk_gaussian(n, p, 1.0, 1.0)
@@ -103,6 +116,7 @@ def test_simulation_sits_on_the_closed_form(curve, gamma):
 
 
 def test_second_descent_towards_r_squared(curve):
+    """Beyond the peak the risk descends a second time, towards r^2, the risk of predicting zero."""
     # Beyond the peak the limit falls monotonically towards r^2 = 1 and stays above it (the
     # simulation follows it: test_simulation_sits_on_the_closed_form).
     over = curve.gamma > 1
@@ -111,10 +125,13 @@ def test_second_descent_towards_r_squared(curve):
 
 
 def test_interpolants_fit_their_training_sets(curve):
+    """Every interpolant with p >= n fits its training set exactly."""
     assert curve.train_mse_max < 1e-20  # measured 5.1e-26 (zero up to rounding)
 
 
 def test_peak_is_at_p_equals_n_with_a_heavy_tail(curve):
+    """The risk peaks at p = n, where it has no finite mean: its median is orders of magnitude
+    above the risk at small p/n."""
     i = index(curve, 1.0)
     assert int(np.argmax(curve.risk_mean)) == i  # the worst point of the grid
     median = np.median(curve.risk_per_seed[i])
@@ -132,6 +149,8 @@ def test_peak_is_at_p_equals_n_with_a_heavy_tail(curve):
 
 
 def test_tuned_ridge_has_no_peak_and_sits_on_its_closed_form(curve):
+    """Optimally tuned ridge has no peak: its risk rises smoothly with p/n, stays below r^2 and
+    matches its closed form."""
     assert np.all(np.diff(curve.ridge_closed_form) > 0)  # rises smoothly with gamma
     assert np.all(curve.ridge_closed_form < 1.0)  # below r^2 = 1, the risk of predicting zero
     # every grid point within 3 standard errors (+0.005 for finite n): largest 2.37 se
@@ -140,6 +159,8 @@ def test_tuned_ridge_has_no_peak_and_sits_on_its_closed_form(curve):
 
 
 def test_ridge_lowers_the_peak_by_a_large_factor(curve):
+    """At p = n even the luckiest draw of the min-norm interpolant has many times the risk of
+    tuned ridge."""
     i = index(curve, 1.0)
     # "even the luckiest seed": measured 50.6; resampled 0.5%-99.5% of the smallest of 20
     # draws over the ridge mean: 22 to 221
@@ -147,6 +168,8 @@ def test_ridge_lowers_the_peak_by_a_large_factor(curve):
 
 
 def test_norm_blows_up_at_one_and_follows_its_limit(curve):
+    """The squared norm of the interpolant blows up at p = n and follows its closed-form limit
+    beyond it."""
     i, j = index(curve, 1.0), index(curve, 2.0)
     median = np.median(curve.norm2_per_seed[i])
     # median squared norm at p = n over the mean at gamma = 2 (3 standard errors): measured
@@ -164,6 +187,8 @@ def test_norm_blows_up_at_one_and_follows_its_limit(curve):
 
 
 def test_exercise_best_gamma_for_snr_4():
+    """With snr = 4 the limiting risk is smallest at gamma = 2, where it is 3; for snr <= 1 it
+    falls towards r^2."""
     # the exercise's answer, gamma* = 1 / (1 - 1/sqrt(snr)) = 2 with risk 3, found by a search
     grid = np.linspace(1.01, 20, 5000)
     risk = linear.asymptotic_risk_isotropic(grid, 4.0, 1.0)

@@ -69,6 +69,8 @@ def log10_within(value, measured, sd):
 
 
 def test_degrees_of_linearity():
+    """ReLU's degree of linearity is pi/(2(pi - 1)), and the main activation is exactly as linear
+    as tanh."""
     relu = td.linearity(lambda z: np.maximum(z, 0.0))
     assert relu == pytest.approx(np.pi / (2 * (np.pi - 1)), abs=1e-7)  # exercise: 6 digits
     assert td.linearity(np.tanh) == pytest.approx(S["r"], abs=0.005)  # "as linear as tanh": 0.9305
@@ -76,6 +78,8 @@ def test_degrees_of_linearity():
 
 
 def test_the_activation_family_has_the_stated_hermite_coefficients():
+    """The activation sigma_r has mu_0 = 0, mu_1 = sqrt(r) and mu_star^2 = 1 - r, so its degree
+    of linearity is r."""
     # the page: sigma_r has mu_0 = 0, mu_1 = sqrt(r), mu_star^2 = 1 - r, so its degree of
     # linearity is r, for every r the chapter runs (quadrature accurate to about 1e-8)
     for r in (S["r"], *S["activations"]):
@@ -84,6 +88,8 @@ def test_the_activation_family_has_the_stated_hermite_coefficients():
 
 
 def test_two_peaks_at_D_and_N(main):
+    """With noisy labels the test error against n peaks twice, near n = D and exactly at n = N: a
+    triple descent."""
     err = main.log_mean[0]
     n_lin, prom_lin, n_nl, prom_nl = td.peak_report(main.n, err, D, N)
     lo, hi = at(main, int(n_lin)), at(main, N)
@@ -102,6 +108,8 @@ def test_two_peaks_at_D_and_N(main):
 
 
 def test_every_seed_peaks_at_N_and_near_D(main):
+    """Single seeds show both peaks too: nearly all have their largest error at n = N, and a
+    linear maximum near n = D."""
     seeds = [td.peak_report(main.n, main.test_error[0, :, j], D, N) for j in range(len(main.seeds))]
     at_n = sum(report[2] == N for report in seeds)
     lin = np.array([report[0] for report in seeds]) / D
@@ -112,6 +120,8 @@ def test_every_seed_peaks_at_N_and_near_D(main):
 
 
 def test_interpolation_and_the_norm(main):
+    """Fits interpolate up to n = N, and the coefficient norm explodes at the nonlinear peak but
+    stays smooth at the linear one."""
     interp = main.n <= N
     norm = np.median(main.norm2[0], axis=-1)
     n_lin = int(td.peak_report(main.n, main.log_mean[0], D, N)[0])
@@ -124,6 +134,8 @@ def test_interpolation_and_the_norm(main):
 
 
 def test_ridge_removes_the_nonlinear_peak_first(main):
+    """A tiny ridge penalty cuts the nonlinear peak down, while the linear peak hardly moves
+    until the penalty is far larger."""
     lams = list(main.lambdas)
     err = main.log_mean[0]
     n_lin = int(td.peak_report(main.n, err, D, N)[0])
@@ -151,6 +163,8 @@ def test_ridge_removes_the_nonlinear_peak_first(main):
 
 
 def test_activation_decides_which_peak(by_r):
+    """A linear activation has only the linear peak, an even one only the nonlinear peak, and the
+    linear peak weakens with nonlinearity."""
     rep = {r: td.peak_report(c.n, c.log_mean[0], D, N) for r, c in by_r.items()}
     relu = S["activations"][1]
     assert rep[1.0][0] == D and rep[1.0][3] < PRESENT  # linear: only n = D, in every block
@@ -163,6 +177,8 @@ def test_activation_decides_which_peak(by_r):
 
 
 def test_linear_peak_needs_noise_nonlinear_does_not(by_s):
+    """The linear peak needs noise, in the labels or an unlearnable part of the target; the
+    nonlinear peak appears without any."""
     rep = {s: td.peak_report(c.n, c.log_mean[0], D, N) for s, c in by_s.items()}
     clean = by_s[0.0].log_mean[0]
     assert rep[0.0][1] < PRESENT  # no linear peak without noise: 1.00 in every block
@@ -175,6 +191,8 @@ def test_linear_peak_needs_noise_nonlinear_does_not(by_s):
 
 
 def test_phase_diagram_ridges(phase):
+    """In the (N, n) plane the error peaks on the diagonal n = N, with a lower ridge near n = D
+    for wide models."""
     for j, Nj in enumerate(phase.N):
         assert phase.n[int(np.argmax(phase.log_mean[:, j]))] == Nj  # the diagonal, every block
     wide = [

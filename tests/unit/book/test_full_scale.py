@@ -236,3 +236,13 @@ def test_how_a_page_shows_its_recording_is_not_part_of_its_key(tmp_path, monkeyp
     assert full_scale.page_key(page) == key
     monkeypatch.setattr(cache.CodeIndex, "text", edited("generalization.linear"))
     assert full_scale.page_key(page) != key
+
+
+def test_uncommitted_changes_count_only_in_the_files_the_key_covers():
+    files = {p.as_posix() for p in map(Path, full_scale.covered_files(MODULE, "page"))}
+    names = {f.rsplit("/", 2)[-2] + "/" + f.rsplit("/", 1)[-1] for f in files}
+    assert {"part2/min_norm.md", "part2/min_norm.py", "generalization/linear.py"} <= names
+    assert "main/requirements.txt" in names or any(f.endswith("requirements.txt") for f in files)
+    assert not any(f.endswith(("kernels.py", "cite.py", "full_scale.py")) for f in files)
+    module_files = {Path(p).name for p in full_scale.covered_files(MODULE, "module")}
+    assert "min_norm.md" not in module_files and "min_norm.py" in module_files
