@@ -26,6 +26,12 @@ from sphinx.util.docutils import SphinxDirective
 
 LOGGER = logging.getLogger(__name__)
 SOURCE_DIR = "_claims"
+CSS_FILE = "claims.css"
+CSS = """\
+table.claims-table { table-layout: fixed; width: 100%; }
+table.claims-table p.claim-test code { white-space: normal; overflow-wrap: anywhere; }
+table.claims-table p.claim-test { font-size: 0.85em; margin-top: 0.3em; }
+"""
 
 
 @dataclass(frozen=True)
@@ -151,33 +157,37 @@ def _summary(report, tests, build_commit):
 
 
 def _table(app, fromdocname, tests, report):
-    headers = ["Claim checked", "Test"] + (["Outcome", "Time (s)"] if report else [])
-    table = nodes.table(classes=["claims-table"])
+    headers = ["Claim checked, and the test that checks it"] + (
+        ["Outcome", "Time (s)"] if report else []
+    )
+    table = nodes.table(classes=["claims-table", "colwidths-given"])
     group = nodes.tgroup(cols=len(headers))
     table += group
-    for width in [6, 3] + ([1, 1] if report else []):
+    for width in [8] + ([2, 1] if report else []):
         group += nodes.colspec(colwidth=width)
-    group += nodes.thead(
-        "", nodes.row("", *[nodes.entry("", _paragraph(nodes.Text(h))) for h in headers])
-    )
+    head = nodes.row("", *[nodes.entry("", _paragraph(nodes.Text(h))) for h in headers])
+    group += nodes.thead("", head)
     body = nodes.tbody()
     group += body
+    depth = app.builder.get_target_uri(fromdocname).count("/")
     for test in tests:
-        uri = app.builder.get_target_uri(fromdocname)
-        depth = uri.count("/")
         page = Path(test.file).relative_to("tests/claims").with_suffix(".html").as_posix()
-        href = "../" * depth + f"{SOURCE_DIR}/{page}"
-        link = nodes.reference(
-            "", "", nodes.literal(text=test.name), refuri=f"{href}#L-{test.line}"
-        )
+        href = "../" * depth + f"{SOURCE_DIR}/{page}#L-{test.line}"
+        link = nodes.reference("", "", nodes.literal(text=test.name), refuri=href)
         doc = test.doc or "(no docstring: this test does not say which claim it checks)"
         if test.recorded:
             doc += " [checks the results recorded at full scale]"
-        cells = [_paragraph(nodes.Text(doc)), _paragraph(link)]
+        cells = [
+            nodes.container(
+                "",
+                _paragraph(nodes.Text(doc), classes=["claim-text"]),
+                _paragraph(link, classes=["claim-test"]),
+            )
+        ]
         if report:
             result, seconds = outcome(test, report)
             cells += [
-                _paragraph(nodes.Text(result or "not in that run"), classes=[f"claim-{result}"]),
+                _paragraph(nodes.Text(result or "not in that run"), classes=["claim-outcome"]),
                 _paragraph(nodes.Text("" if seconds is None else f"{seconds:.1f}")),
             ]
         body += nodes.row("", *[nodes.entry("", cell) for cell in cells])
@@ -220,6 +230,9 @@ def write_sources(app, exception):
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import PythonLexer
 
+    static = Path(app.outdir) / "_static"
+    static.mkdir(parents=True, exist_ok=True)
+    (static / CSS_FILE).write_text(CSS)
     root, out = Path(app.confdir), Path(app.outdir) / SOURCE_DIR
     for path in sorted(root.glob("tests/claims/part*/test_*.py")):
         rel = path.relative_to(root / "tests" / "claims")
@@ -246,6 +259,7 @@ def merge(app, env, docnames, other):
 
 
 def setup(app):
+    app.add_css_file(CSS_FILE)
     app.add_node(claims_list)
     app.add_directive("claims-list", ClaimsListDirective)
     app.connect("doctree-resolved", fill)

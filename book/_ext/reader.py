@@ -87,7 +87,9 @@ def chapter_tools(app, docname):
     source = env.doc2path(docname, False)
     seconds = runtime(env, docname)
     took = (
-        f" In this build (at {build.scale} scale) its notebook executed in {seconds:.1f} s."
+        f" In this build (at {build.scale} scale) its notebook executed in {seconds:.1f} s; "
+        "experiment results already computed for the same code (by the claims tests, say) "
+        "are reused from the result cache, so a cold run takes longer."
         if seconds is not None
         else ""
     )

@@ -207,8 +207,8 @@ def test_claims_page_lists_every_claims_test(open_page):
     page, _, _ = open_page("book/claims.html")
     rows = page.evaluate(
         "() => Array.from(document.querySelectorAll('table.claims-table tbody tr'))"
-        ".map(r => [r.cells[0].innerText, r.cells[1].innerText, r.cells[1].querySelector('a')"
-        ".getAttribute('href')])"
+        ".map(r => [r.querySelector('.claim-text').innerText, r.querySelector('.claim-test')"
+        ".innerText, r.querySelector('.claim-test a').getAttribute('href')])"
     )
     listed = {}
     for claim, name, href in rows:
@@ -227,7 +227,7 @@ def test_claims_page_lists_every_claims_test(open_page):
     if report.exists():
         data = json.loads(report.read_text())
         assert f"commit {data['commit']}" in summary
-        outcomes = page.locator("table.claims-table tbody tr td:nth-child(3)").all_inner_texts()
+        outcomes = page.locator("table.claims-table p.claim-outcome").all_inner_texts()
         assert len(outcomes) == len(rows)
         assert all(o.strip() in ("passed", "skipped", "not in that run") or "of" in o
                    or o.strip() in ("failed", "error") for o in outcomes)  # fmt: skip

@@ -119,15 +119,15 @@ def test_clean_examples_fitted_before_noisy_ones(grid):
         (mz.epochs_to_reach(c, TARGET), mz.epochs_to_reach(q, TARGET)) for c, q in zip(clean, noisy)
     ]
     # at every level the noisy examples reach the target well after the clean ones
-    # (gaps of 41, 37, 28 and 10 epochs from p = 0.2 to 0.8; seeds 0-2: 9 to 43)
+    # (gaps of 41, 37, 28 and 10 epochs from rho = 0.2 to 0.8; seeds 0-2: 9 to 43)
     assert all(5 < q - c < 48 for c, q in first)
-    # at p = 0.4: "clean in epoch 6, noisy only in epoch 43" (seeds 0-2: 6, 6, 6 and 43, 44, 48)
+    # at rho = 0.4: "clean in epoch 6, noisy only in epoch 43" (seeds 0-2: 6, 6, 6 and 43, 44, 48)
     assert 4 <= first[mid][0] <= 8
     assert 38 <= first[mid][1] <= 50
     # the noisy examples first drop below chance (0.10): the net predicts their true class
     assert 0.03 < noisy[mid].min() < 0.08  # measured 0.0525 (seeds 0-2: 0.0425 to 0.0525)
     assert 1 <= noisy[mid].argmin() <= 5  # measured epoch 3 (seeds 0-2: 2 to 3)
-    # the clean part is learned more slowly with more noise: epoch 6 at p = 0.2, 23 at p = 0.8
+    # the clean part is learned more slowly with more noise: epoch 6 at rho = 0.2, 23 at rho = 0.8
     assert 4 <= first[0][0] <= 8  # seeds 0-2: 6, 5, 6
     assert 19 <= first[-1][0] <= 29  # seeds 0-2: 23, 25, 23
     # and its head start shrinks: mean clean-minus-noisy accuracy over the epochs
@@ -147,7 +147,7 @@ def test_test_accuracy_peaks_before_the_noise_is_memorized(grid):
     assert 0.24 < drop.max() < 0.33  # measured 0.279 (seeds 0-2: 0.276 to 0.299)
     # the peak comes early, while the clean examples are fitted (epochs 6, 6, 4, 4)
     assert np.all((1 <= test.argmax(axis=1)) & (test.argmax(axis=1) <= 15))  # seeds 0-2: <= 12
-    # at p = 0.4: "75.7% in epoch 6 ... then falls to 59.5%"
+    # at rho = 0.4: "75.7% in epoch 6 ... then falls to 59.5%"
     assert 0.73 < test[mid].max() < 0.81  # measured 0.757 (seeds 0-2: 0.757 to 0.789)
     assert 3 <= test[mid].argmax() <= 9  # measured 6 (seeds 0-2: 4 to 6)
     assert 0.57 < test[mid][-1] < 0.63  # measured 0.595 (seeds 0-2: 0.595 to 0.607)

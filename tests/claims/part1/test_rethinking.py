@@ -151,7 +151,7 @@ def test_test_error_grows_steadily_with_the_fraction_of_random_labels():
     err = curve.test_error.mean(axis=1)
     assert np.all(np.diff(err) > 0)
     half = np.interp(0.5, curve.fractions, err)
-    # measured 16.5%, 50.1%, 89.0% at p = 0, 1/2, 1 (seeds 1, 2: 16.3/49.9/89.3, 16.3/47.4/88.0)
+    # measured 16.5%, 50.1%, 89.0% at rho = 0, 1/2, 1 (seeds 1, 2: 16.3/49.9/89.3, 16.3/47.4/88.0)
     assert 0.14 < err[0] < 0.19
     assert 0.44 < half < 0.56
     assert 0.86 < err[-1] < 0.92

@@ -61,9 +61,9 @@ def test_every_fit_interpolates(results):
 
 
 def test_the_noise_changes_about_nine_labels_in_a_hundred(results):
-    """Replacing each label with probability p = 10% by a uniform random digit changes about nine
+    """Replacing each label with probability rho = 10% by a uniform random digit changes about nine
     labels in a hundred."""
-    # each label replaced with probability p by a uniform digit: it changes with p (k - 1) / k
+    # each label replaced with probability rho by a uniform digit: it changes with rho (k - 1) / k
     wrong = results["gaussian"].wrong_fraction
     assert np.all(wrong[0] == 0)
     expected = P * 9 / 10
@@ -109,8 +109,8 @@ def test_our_errors_agree_with_belkin_ma_mandal_at_every_size_run(results, neare
 
 
 def test_the_papers_convention_is_the_error_against_noised_test_labels():
-    """The paper's errors under noise count noisy test labels: p (k - 1)/k + (1 - p) e for a true
-    error e."""
+    """The paper's errors under noise count noisy test labels: rho (k - 1)/k + (1 - rho) e for a
+    true error e."""
     # Monte Carlo: score one fitted machine against many independent noisy copies of the test
     # labels; the mean must match Eq. (4) of the paper applied to its error on the true labels
     mnist = load_mnist()
