@@ -120,8 +120,10 @@ def test_search_finds_the_right_chapters(open_page, screenshots, query, expected
     field.fill(query)
     field.press("Enter")
     page.wait_for_url("**/search.html?q=*")
+    # Sphinx adds the results one by one and then says the search finished
     page.wait_for_function(
-        "() => document.querySelectorAll('#search-results ul.search li').length > 0"
+        "() => { const s = document.querySelector('#search-results p.search-summary');"
+        " return s && /finished|found/i.test(s.innerText); }"
     )
     links = page.evaluate(
         "() => Array.from(document.querySelectorAll('#search-results ul.search li a'))"
