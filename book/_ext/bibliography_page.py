@@ -89,6 +89,7 @@ def fill(app, doctree, fromdocname):
         return
     import pybtex.plugin
     import pybtex_docutils
+    from ledger_collect import doc_title
 
     env = app.env
     bibdata = env.get_domain("cite").bibdata.data
@@ -107,7 +108,7 @@ def fill(app, doctree, fromdocname):
         item += nodes.paragraph("", "", *formatted.text.render(backend))
         links = []
         for docname in chapters[formatted.key]:
-            title = env.titles[docname].astext() if docname in env.titles else docname
+            title = doc_title(env, docname)
             uri = app.builder.get_relative_uri(fromdocname, docname)
             links.append(nodes.reference("", title, internal=True, refuri=uri))
         cited_in = nodes.paragraph(classes=["cited-in"])

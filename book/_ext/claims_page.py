@@ -169,10 +169,11 @@ def _table(app, fromdocname, tests, report):
     group += nodes.thead("", head)
     body = nodes.tbody()
     group += body
-    depth = app.builder.get_target_uri(fromdocname).count("/")
+    from reader import site_relative
+
     for test in tests:
         page = Path(test.file).relative_to("tests/claims").with_suffix(".html").as_posix()
-        href = "../" * depth + f"{SOURCE_DIR}/{page}#L-{test.line}"
+        href = site_relative(fromdocname, f"{SOURCE_DIR}/{page}#L-{test.line}")
         link = nodes.reference("", "", nodes.literal(text=test.name), refuri=href)
         doc = test.doc or "(no docstring: this test does not say which claim it checks)"
         if test.recorded:
@@ -204,12 +205,12 @@ def fill(app, doctree, fromdocname):
     report = read_report(root / "_build" / "claims-report.json")
     build = getattr(app, "reader_build", None)
     content = [_summary(report, tests, build.commit if build else "unknown")]
-    from ledger_collect import toc_order
+    from ledger_collect import doc_title, toc_order
 
     order = {doc: i for i, doc in enumerate(toc_order(app.env))}
     chapters = sorted({t.chapter for t in tests}, key=lambda d: (order.get(d, 10**6), d))
     for chapter in chapters:
-        title = app.env.titles[chapter].astext() if chapter in app.env.titles else chapter
+        title = doc_title(app.env, chapter)
         section = nodes.section(ids=[f"claims-{chapter.rsplit('/', 1)[-1]}"])
         heading = nodes.reference(
             "", title, internal=True, refuri=app.builder.get_relative_uri(fromdocname, chapter)

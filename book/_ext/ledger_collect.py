@@ -108,11 +108,16 @@ def toc_order(env):
     return order + sorted(set(getattr(env, "ledger_rows", {})) - seen)
 
 
+def doc_title(env, docname):
+    """The title of document ``docname`` as the reader sees it, or its name if it has none."""
+    return env.titles[docname].astext() if docname in env.titles else docname
+
+
 def all_rows(env):
     rows_by_doc = getattr(env, "ledger_rows", {})
     out = []
     for docname in toc_order(env):
-        title = env.titles[docname].astext() if docname in env.titles else docname
+        title = doc_title(env, docname)
         for row in rows_by_doc.get(docname, []):
             out.append({**row, "chapter": docname, "chapter_title": title})
     return out

@@ -31,6 +31,7 @@ import shutil
 from pathlib import Path
 
 from docutils import nodes
+from ledger_collect import doc_title
 from sphinx.util import logging
 
 from generalization.book import cite
@@ -63,10 +64,6 @@ def chapter_number(env, docname):
     return ".".join(str(n) for n in numbers) if numbers else None
 
 
-def chapter_title(env, docname):
-    return env.titles[docname].astext() if docname in env.titles else docname
-
-
 def runtime(env, docname):
     """Seconds the page's notebook took to execute (when it ran, not when it was cached)."""
     from myst_nb.sphinx_ import NbMetadataCollector
@@ -75,7 +72,8 @@ def runtime(env, docname):
     return data.get("runtime")
 
 
-def _relative(docname, target):
+def site_relative(docname, target):
+    """``target`` (a path from the site's root) as a link from page ``docname``."""
     depth = docname.count("/")
     return "../" * depth + target
 
@@ -83,7 +81,7 @@ def _relative(docname, target):
 def chapter_tools(app, docname):
     """The HTML put under a chapter's title."""
     env, book, build = app.env, app.reader_book, app.reader_build
-    title, number = chapter_title(env, docname), chapter_number(env, docname)
+    title, number = doc_title(env, docname), chapter_number(env, docname)
     source = env.doc2path(docname, False)
     seconds = runtime(env, docname)
     took = (
@@ -95,9 +93,9 @@ def chapter_tools(app, docname):
     )
     bibtex = cite.chapter_bibtex(book, build, docname, title, number)
     text = cite.chapter_text(book, build, docname, title, number)
-    bib_href = _relative(docname, f"{CITE_DIR}/{docname}.bib")
-    nb_href = _relative(docname, f"{NOTEBOOK_DIR}/{docname}.ipynb")
-    md_href = _relative(docname, f"_sources/{Path(source).as_posix()}")
+    bib_href = site_relative(docname, f"{CITE_DIR}/{docname}.bib")
+    nb_href = site_relative(docname, f"{NOTEBOOK_DIR}/{docname}.ipynb")
+    md_href = site_relative(docname, f"_sources/{Path(source).as_posix()}")
     e = html.escape
     return f"""
 <div class="chapter-tools">
@@ -171,7 +169,7 @@ def write_files(app, exception):
     for docname in sorted(env.found_docs):
         if not is_chapter(docname):
             continue
-        title, number = chapter_title(env, docname), chapter_number(env, docname)
+        title, number = doc_title(env, docname), chapter_number(env, docname)
         bib = out / CITE_DIR / f"{docname}.bib"
         bib.parent.mkdir(parents=True, exist_ok=True)
         bib.write_text(
