@@ -176,14 +176,11 @@ def write_files(app, exception):
             cite.chapter_bibtex(app.reader_book, app.reader_build, docname, title, number),
             encoding="utf8",
         )
-        notebook = executed / f"{docname}.ipynb"
-        if notebook.exists():
-            target = out / NOTEBOOK_DIR / f"{docname}.ipynb"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(notebook, target)
+        target = out / NOTEBOOK_DIR / f"{docname}.ipynb"
+        if _write_executed(env, docname, target, executed / f"{docname}.ipynb"):
             written += 1
         else:
-            LOGGER.warning(f"{docname}: no executed notebook at {notebook}", location=docname)
+            LOGGER.warning(f"{docname}: no executed notebook to offer", location=docname)
     LOGGER.info(f"reader: wrote the .bib files and {written} executed notebooks")
 
 
@@ -197,6 +194,32 @@ def _single_html_support(app):
     single = handlers.setdefault("singlehtml", {})
     for node_name, pair in handlers.get("html", {}).items():
         single.setdefault(node_name, pair)
+
+
+def _write_executed(env, docname, target, fallback):
+    """Write the page's executed notebook to ``target``: the jupyter-cache record of its code
+    (outputs included), which stays right when the page was restored from the cache rather
+    than executed (myst-nb's own copy then has no outputs); else myst-nb's copy."""
+    import nbformat
+    from jupyter_cache import get_cache
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    source = Path(env.doc2path(docname))
+    notebook = read_myst_markdown_notebook(source.read_text(encoding="utf8"), path=str(source))
+    try:
+        _, merged = get_cache(env.mystnb_config.execution_cache_path).merge_match_into_notebook(
+            notebook
+        )
+    except KeyError:
+        merged = None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if merged is not None:
+        nbformat.write(merged, str(target))
+        return True
+    if fallback.exists():
+        shutil.copyfile(fallback, target)
+        return True
+    return False
 
 
 def setup(app):
