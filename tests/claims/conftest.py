@@ -10,8 +10,9 @@ the workers send their reports to the controller, which alone writes the file.
 import datetime
 import json
 import os
-import subprocess
 from pathlib import Path
+
+from generalization.book.git import commit_state
 
 ROOT = Path(__file__).resolve().parents[2]
 _RESULTS = {}
@@ -33,24 +34,15 @@ def pytest_runtest_logreport(report):
         entry["outcome"] = "skipped"
 
 
-def _git(*args):
-    try:
-        return subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
 def pytest_sessionfinish(session, exitstatus):
     path = _report_path()
     if path is None or hasattr(session.config, "workerinput") or not _RESULTS:
         return
-    dirty = _git("status", "--porcelain", "--", "code", "tests", "requirements.txt")
+    state = commit_state(ROOT, ["code", "tests", "requirements.txt"])
     report = {
         "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "commit": _git("rev-parse", "--short=7", "HEAD") or "unknown",
-        "uncommitted_changes": bool(dirty),
+        "commit": state.short(),
+        "uncommitted_changes": bool(state.dirty),
         "scale": os.environ.get("BOOK_SCALE", "quick").strip().lower() or "quick",
         "exit_status": int(exitstatus),
         "tests": _RESULTS,

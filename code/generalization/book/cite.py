@@ -21,13 +21,13 @@ from __future__ import annotations
 import datetime
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
 from .. import scale as current_scale
 from .cache import PACKAGE_DIR
+from .git import commit_state
 
 ROOT = PACKAGE_DIR.parents[1]
 """The repository root, which holds ``_config.yml``."""
@@ -104,18 +104,8 @@ def build_info(root=None, today=None):
     uncommitted changes, today's date (UTC) and the scale (``BOOK_SCALE``)."""
     root = Path(root) if root is not None else ROOT
 
-    def git(*args):
-        return subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=30
-        ).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "--short=7", "HEAD")
-        dirty = bool(
-            git("status", "--porcelain", "--", "code", "book", "_config.yml", "requirements.txt")
-        )
-    except (OSError, subprocess.SubprocessError):
-        commit, dirty = "unknown", False
+    state = commit_state(root, ["code", "book", "_config.yml", "requirements.txt"])
+    commit, dirty = state.short(), bool(state.dirty)
     today = today or datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     return Build(commit=commit, dirty=dirty, date=today, scale=current_scale())
 

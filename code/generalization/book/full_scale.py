@@ -29,12 +29,12 @@ import json
 import os
 import platform
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import checks
 from .cache import PACKAGE_DIR, REQUIREMENTS, CodeIndex, code_cells, code_key, dependencies
+from .git import commit_state
 from .ledger import _format
 
 KEY_KINDS = ("module", "page")
@@ -131,21 +131,8 @@ def covered_files(module, key_kind="module", book_dir=None):
 
 def _commit(paths):
     """HEAD, and whether any of ``paths`` differs from it (None, None outside a checkout)."""
-    root = PACKAGE_DIR.parents[1]
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", *(str(Path(p).resolve()) for p in paths)],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None, None
-    return head, bool(dirty)
+    state = commit_state(PACKAGE_DIR.parents[1], [Path(p).resolve() for p in paths])
+    return state.commit, state.dirty
 
 
 def record(module, results, run_time_s, key=None, note="", directory=None, key_kind="module"):
