@@ -274,7 +274,7 @@ class CorruptionCurve:
 
 @cached
 def label_corruption_curve(n_train, n_test, hidden, fractions, seeds, max_epochs, lr, batch_size):
-    """Replace each label with probability p by a random class; fit; measure the test error."""
+    """Replace each label with probability ρ by a random class; fit; measure the test error."""
     start = time.perf_counter()
     shape = (len(fractions), len(seeds))
     errors, epochs = np.zeros(shape), np.full(shape, np.nan)

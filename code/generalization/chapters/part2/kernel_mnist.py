@@ -12,7 +12,7 @@ Bandwidths are fixed in advance, not tuned on the test set: Gaussian ``s = 5`` a
 cross-validation for MNIST.
 
 Label noise follows the paper's model (its Proposition 1): each training label is replaced,
-with probability ``p``, by a digit drawn uniformly at random (which is the true one with
+with probability ρ, by a digit drawn uniformly at random (which is the true one with
 probability 1/10). Test errors are measured against the true test labels;
 :func:`paper_convention` converts them to the paper's convention, in which the test labels
 carry the same noise.
@@ -79,9 +79,9 @@ def paper_convention(error, noise_level, n_classes=N_CLASSES):
     """The expected error against test labels that carry the same label noise.
 
     Belkin, Ma and Mandal (2018, Proposition 1, Eq. (4)) add noise by replacing a fraction
-    ``p`` of the labels by uniformly random classes, the test labels included. For any
+    ρ of the labels by uniformly random classes, the test labels included. For any
     classifier with error ``e`` against the true labels the expected error against such
-    labels is ``p (k - 1) / k + (1 - p) e``: a replaced label is matched by chance with
+    labels is ``ρ (k - 1) / k + (1 - ρ) e``: a replaced label is matched by chance with
     probability ``1 / k``. Their Table 7 reports errors in this convention.
     """
     noise_level = checks.fraction("noise_level", noise_level)
@@ -102,7 +102,7 @@ def _training_sets(mnist, sizes, seeds, noise_levels):
     training sets, with the labels to fit and the true ones.
 
     The subset of size n is drawn with ``seed``; then each of its labels is replaced, with
-    probability p, by a uniformly random digit (the paper's noise model), drawn with
+    probability ρ, by a uniformly random digit (the paper's noise model), drawn with
     ``seed + 1000``. The full training set is used with the first seed only (every seed
     would draw the same subset).
     """
@@ -199,8 +199,8 @@ def _check_sizes(sizes, seeds, noise_levels):
 def error_vs_n(kernel, sizes, seeds, noise_levels, bandwidth=None):
     """Fit interpolating machines on random subsets of MNIST; test on all 10,000 test images.
 
-    For each noise level ``p``, size ``n`` and seed: draw ``n`` training images with the
-    seed, replace each label with probability ``p`` by a random digit (seed + 1000), fit
+    For each noise level ρ, size ``n`` and seed: draw ``n`` training images with the
+    seed, replace each label with probability ρ by a random digit (seed + 1000), fit
     :class:`~generalization.kernel_solver.KernelInterpolator` to the noisy labels, and
     record test error (against the true test labels), training error, the relative
     residual, the RKHS norm, the fit time and the fraction of labels the noise changed.
