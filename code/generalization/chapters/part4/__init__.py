@@ -1,0 +1,1 @@
+"""Part IV of the book: the kernel regime."""
