@@ -93,6 +93,7 @@ def test_editing_a_method_reruns_exactly_the_chapters_that_import_it_through_oth
     assert changed(copy, before) == [
         "bad_minima",
         "benign",
+        "deep_equals_shallow",
         "double_descent",
         "double_trouble",
         "min_norm",
