@@ -144,7 +144,9 @@ def _ink(png):
     image = Image.open(io.BytesIO(png)).convert("L")
     width, height = image.size
     pixels = image.load()
-    dx, dy = max(8, width // 30), max(8, height // 30)
+    # the theme's dark-mode frame is 8 px wide: read the frame at least 4 px inside it, also
+    # for figures too short for height // 30 to clear it (a strip of images, 141 px high)
+    dx, dy = max(12, width // 30), max(12, height // 30)
     border = [pixels[x, y] for x in range(dx, width - dx) for y in (dy, height - 1 - dy)]
     border += [pixels[x, y] for y in range(dy, height - dy) for x in (dx, width - 1 - dx)]
     background = sorted(border)[len(border) // 2] / 255
