@@ -10,7 +10,6 @@ from generalization import nets
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    pytest.importorskip("torch")
     with nets.threads(1):
         yield
 

@@ -9,7 +9,6 @@ from generalization import matrix_factorization as mf
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    pytest.importorskip("torch")
     with nets.threads(1):
         yield
 
