@@ -6,7 +6,6 @@ File Format 1.2.0 schema, with jsonschema.
 """
 
 import re
-import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -123,24 +122,14 @@ def test_bad_config_is_refused(tmp_path, monkeypatch, text, message):
         cite.book_metadata(config)
 
 
-def _git(root, *args):
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-
-
-def test_build_info_reads_the_commit_and_whether_the_tree_is_clean(tmp_path, monkeypatch):
+def test_build_info_reads_the_commit_and_whether_the_tree_is_clean(tmp_path, monkeypatch, git):
     monkeypatch.setenv("BOOK_SCALE", "full")
     (tmp_path / "code").mkdir()
     (tmp_path / "code" / "m.py").write_text("x = 1\n")
-    _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", ".")
-    _git(tmp_path, "commit", "-qm", "one")
-    head = _git(tmp_path, "rev-parse", "HEAD")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "one")
+    head = git(tmp_path, "rev-parse", "HEAD")
     build = cite.build_info(tmp_path, today="2030-01-02")
     assert head.startswith(build.commit) and len(build.commit) >= 7
     assert (build.dirty, build.date, build.scale) == (False, "2030-01-02", "full")

@@ -1,28 +1,16 @@
 """`generalization.book.git.commit_state` against git itself, in a scratch repository."""
 
-import subprocess
-
 from generalization.book.git import commit_state
 
 
-def _git(root, *args):
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-
-
-def test_commit_and_dirty_paths(tmp_path):
+def test_commit_and_dirty_paths(tmp_path, git):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "x.txt").write_text("one\n")
     (tmp_path / "b.txt").write_text("two\n")
-    _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", ".")
-    _git(tmp_path, "commit", "-qm", "first")
-    head = _git(tmp_path, "rev-parse", "HEAD")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "first")
+    head = git(tmp_path, "rev-parse", "HEAD")
 
     clean = commit_state(tmp_path, ["a", "b.txt"])
     assert (clean.commit, clean.dirty) == (head, False)

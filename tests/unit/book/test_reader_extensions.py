@@ -103,21 +103,6 @@ def test_chapters_are_the_numbered_part_pages():
     assert not reader.is_chapter("book/api/kernels")
 
 
-def _git(folder, *args):
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=folder,
-        check=True,
-        capture_output=True,
-    )
-
-
-def _head(folder):
-    return subprocess.run(
-        ["git", "rev-parse", "--short=7", "HEAD"], cwd=folder, capture_output=True, text=True
-    ).stdout.strip()
-
-
 def _build(folder):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "code"), "BOOK_SCALE": "quick"}
     done = subprocess.run(
@@ -131,7 +116,7 @@ def _build(folder):
     return done.stdout
 
 
-def test_a_new_commit_restamps_every_page_without_executing_any(tmp_path):
+def test_a_new_commit_restamps_every_page_without_executing_any(tmp_path, git):
     folder = tmp_path / "tiny"
     folder.mkdir()
     log = folder / "executions.log"
@@ -162,21 +147,21 @@ def test_a_new_commit_restamps_every_page_without_executing_any(tmp_path):
         f"sphinx:\n  local_extensions:\n    reader: {ROOT / 'book' / '_ext'}\n"
     )
     (folder / ".gitignore").write_text("_build/\nexecutions.log\n")
-    _git(folder, "init", "-q")
-    _git(folder, "add", ".")
-    _git(folder, "commit", "-qm", "first")
+    git(folder, "init", "-q")
+    git(folder, "add", ".")
+    git(folder, "commit", "-qm", "first")
     _build(folder)
-    first = _head(folder)
+    first = git(folder, "rev-parse", "--short=7", "HEAD")
     html = folder / "_build" / "html"
     for name in ("index", "page_a", "page_b"):
         assert f"commit {first}," in (html / f"{name}.html").read_text()
     assert sorted(log.read_text().split()) == ["a", "b"]
 
     (folder / "NOTES.txt").write_text("a file the book does not show\n")
-    _git(folder, "add", ".")
-    _git(folder, "commit", "-qm", "second")
+    git(folder, "add", ".")
+    git(folder, "commit", "-qm", "second")
     _build(folder)
-    second = _head(folder)
+    second = git(folder, "rev-parse", "--short=7", "HEAD")
     assert second != first
     for name in ("index", "page_a", "page_b"):
         text = (html / f"{name}.html").read_text()

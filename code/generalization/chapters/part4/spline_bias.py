@@ -303,12 +303,8 @@ def train(x, y, W, B, V, lr, num_steps, grid):
         torch.as_tensor(checks.array(k, a, ndim=2)).clone() for k, a in zip("WBV", (W, B, V))
     )
     c = torch.zeros(W.shape[0], dtype=torch.float64)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny arrays: threads only add synchronization
-    try:
+    with nets.threads(1):  # tiny arrays: threads only add synchronization
         return _descend(X, Y, W, B, V, c, lr, num_steps, checks.array("grid", grid, ndim=1), x)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _descend(X, Y, W, B, V, c, lr, num_steps, grid, x):
