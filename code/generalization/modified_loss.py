@@ -59,6 +59,7 @@ import math
 import numpy as np
 
 from . import checks
+from .fit import loglog_slope
 
 MAX_ORDER_BATCHES = 8
 """The most batches :func:`mean_over_orders` enumerates (8! = 40,320 orders)."""
@@ -432,6 +433,4 @@ def order_of_accuracy(lrs, errors):
             "lrs and errors must have the same length, at least 2; "
             f"got {lrs.size} and {errors.size}."
         )
-    # least squares: log error = p log lr + c
-    x = np.log(lrs) - np.log(lrs).mean()
-    return float(x @ (np.log(errors) - np.log(errors).mean()) / (x @ x))
+    return loglog_slope(lrs, errors)  # least squares: log error = p log lr + c

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from generalization.chapters.part4 import gd_global_minima as gm
+from generalization.fit import loglog_slope
 
 S = gm.settings()
 
@@ -38,7 +39,7 @@ def test_gram_at_init_approaches_h_infinity_like_one_over_root_m(result):
     """||H(0) - H^inf||_2 falls with slope about -1/2 in log-log from width 64, and is below
     lambda_0 / 4 at the largest width but above lambda_0 at width 16."""
     wide = _wide(result)
-    slopes = gm.loglog_slope(np.array(result.widths)[wide], result.init_gap[:, wide])
+    slopes = loglog_slope(np.array(result.widths)[wide], result.init_gap[:, wide])
     assert np.all((-0.62 < slopes) & (slopes < -0.38))  # quick: -0.50 to -0.45
     assert np.all(result.init_gap[:, -1] < result.lambda_0 / 4)  # quick: 0.10 to 0.14 lambda_0
     assert np.all(result.init_gap[:, 0] > result.lambda_0)  # quick: 2.5 to 4.1 lambda_0
@@ -47,7 +48,7 @@ def test_gram_at_init_approaches_h_infinity_like_one_over_root_m(result):
 def test_gram_drift_during_training_shrinks_at_least_like_one_over_root_m(result):
     """||H(K) - H(0)||_2 falls with slope between -0.8 and -0.45 from width 64."""
     wide = _wide(result)
-    slopes = gm.loglog_slope(np.array(result.widths)[wide], result.drift[:, wide])
+    slopes = loglog_slope(np.array(result.widths)[wide], result.drift[:, wide])
     assert np.all((-0.8 < slopes) & (slopes < -0.45))  # quick: -0.65 to -0.58
 
 
@@ -64,7 +65,7 @@ def test_weights_move_like_one_over_root_m_and_within_lemma_radius(result):
     """max_r ||w_r(K) - w_r(0)|| falls with slope about -1/2 and stays below Lemma 3.3's R'."""
     wide = _wide(result)
     widths = np.array(result.widths)
-    slopes = gm.loglog_slope(widths[wide], result.move[:, wide])
+    slopes = loglog_slope(widths[wide], result.move[:, wide])
     assert np.all((-0.62 < slopes) & (slopes < -0.38))  # quick: -0.52 to -0.45
     radius = gm.lemma_radius(result.n_samples, widths, result.loss[..., 0], result.lambda_0)
     assert np.all(result.move < 0.2 * radius)  # quick: 0.046 to 0.095 of R'
@@ -73,7 +74,7 @@ def test_weights_move_like_one_over_root_m_and_within_lemma_radius(result):
 def test_fewer_activation_patterns_flip_in_wider_networks(result):
     """The fraction of flipped patterns falls with slope about -1/2 from width 64."""
     wide = _wide(result)
-    slopes = gm.loglog_slope(np.array(result.widths)[wide], result.flips[:, wide])
+    slopes = loglog_slope(np.array(result.widths)[wide], result.flips[:, wide])
     assert np.all((-0.65 < slopes) & (slopes < -0.38))  # quick: -0.55 to -0.47
     assert np.all(np.diff(result.flips.mean(axis=0)) < 0)
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from generalization.chapters.part4 import ntk_intuition as ni
+from generalization.fit import loglog_slope
 
 S = ni.settings()
 
@@ -24,7 +25,7 @@ def dg():
 
 
 def _slopes(kc, values, p):
-    return np.array([ni.loglog_slope(kc.widths, row) for row in values[p]])
+    return np.array([loglog_slope(kc.widths, row) for row in values[p]])
 
 
 # --- one step on one image ---------------------------------------------------------------
@@ -77,7 +78,7 @@ def test_the_ntk_parametrization_keeps_its_step_and_trains_every_width(kc):
 def test_the_standard_step_falls_with_width(kc):
     """In the standard parametrization the stable step falls with width."""
     p = kc.parametrizations.index("standard")
-    slope = ni.loglog_slope(kc.widths, kc.lr[p].mean(0))
+    slope = loglog_slope(kc.widths, kc.lr[p].mean(0))
     assert -0.9 < slope < -0.6  # quick: -0.77
 
 
@@ -85,7 +86,7 @@ def test_the_ntk_kernel_moves_less_as_the_network_widens_faster_than_the_bound(k
     """In the NTK parametrization the relative change of the kernel falls with width with a
     log-log slope between -1 and -1/2, seed by seed."""
     p = kc.parametrizations.index("ntk")
-    mean_slope = ni.loglog_slope(kc.widths, kc.kernel_change[p].mean(0))
+    mean_slope = loglog_slope(kc.widths, kc.kernel_change[p].mean(0))
     assert -0.95 < mean_slope < -0.6  # quick: -0.78
     seeds = _slopes(kc, kc.kernel_change, p)
     assert np.all((-1.0 < seeds) & (seeds < -0.5))  # quick: -0.84 to -0.73
@@ -97,18 +98,18 @@ def test_the_ntk_weights_move_like_one_over_root_width(kc):
     """In the NTK parametrization the relative change of the weights, all of them and the
     first layer's, falls with slope about -1/2."""
     p = kc.parametrizations.index("ntk")
-    assert -0.6 < ni.loglog_slope(kc.widths, kc.weight_change[p].mean(0)) < -0.4  # quick: -0.49
-    assert -0.6 < ni.loglog_slope(kc.widths, kc.first_layer_change[p].mean(0)) < -0.4  # -0.50
+    assert -0.6 < loglog_slope(kc.widths, kc.weight_change[p].mean(0)) < -0.4  # quick: -0.49
+    assert -0.6 < loglog_slope(kc.widths, kc.first_layer_change[p].mean(0)) < -0.4  # -0.50
 
 
 def test_the_standard_kernel_freezes_faster_and_its_first_layer_stops_learning(kc):
     """With its stable step, the standard parametrization's kernel moves even less as the
     network widens, and its first layer's weights fall behind."""
     s, p = kc.parametrizations.index("standard"), kc.parametrizations.index("ntk")
-    mean_slope = ni.loglog_slope(kc.widths, kc.kernel_change[s].mean(0))
+    mean_slope = loglog_slope(kc.widths, kc.kernel_change[s].mean(0))
     assert -1.85 < mean_slope < -1.25  # quick: -1.54
     assert np.all(_slopes(kc, kc.kernel_change, s) < _slopes(kc, kc.kernel_change, p) - 0.4)
-    first = ni.loglog_slope(kc.widths, kc.first_layer_change[s].mean(0))
+    first = loglog_slope(kc.widths, kc.first_layer_change[s].mean(0))
     assert -1.4 < first < -0.9  # quick: -1.13, against -0.50 in the NTK parametrization
     last = kc.kernel_change[s, :, -1].mean()
     assert 2e-4 < last < 8e-4  # quick: 0.040%
@@ -171,7 +172,7 @@ def test_the_diagonal_kernel_stays_put_from_a_large_start_and_changes_from_a_sma
     assert np.all((1e-9 < dg.kernel_change[:, big]) & (dg.kernel_change[:, big] < 1e-7))
     assert np.all(dg.kernel_change[:, small] > 300)  # quick: at least 1330
     large = dg.alphas >= 1
-    slopes = [ni.loglog_slope(dg.alphas[large], row[large]) for row in dg.kernel_change]
+    slopes = [loglog_slope(dg.alphas[large], row[large]) for row in dg.kernel_change]
     assert np.all((-4.1 < np.array(slopes)) & (np.array(slopes) < -3.9))  # quick: -4.00
 
 

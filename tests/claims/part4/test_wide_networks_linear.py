@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from generalization.chapters.part4 import wide_networks_linear as wnl
+from generalization.fit import loglog_slope
 
 S = wnl.settings()
 
@@ -54,14 +55,14 @@ def test_gap_on_training_images_matches_the_test_gap(sweep):
 
 def test_gap_falls_faster_than_the_theorem_bound(sweep):
     """The fitted log-log slope of the gap is steeper than -1/2 and shallower than -1."""
-    slopes = wnl.fitted_slope(sweep.widths, sweep.gap[:, :, -1])
+    slopes = loglog_slope(sweep.widths, sweep.gap[:, :, -1])
     assert np.all((-0.95 < slopes) & (slopes < -0.65))  # quick: -0.80, -0.77, -0.85
     assert slopes.mean() < -0.6
 
 
 def test_relative_weight_change_falls_like_inverse_square_root_of_width(sweep):
     """The relative change of the weights falls along a slope of -1/2 within the seed spread."""
-    slopes = wnl.fitted_slope(sweep.widths, sweep.weight_change)
+    slopes = loglog_slope(sweep.widths, sweep.weight_change)
     assert np.all((-0.56 < slopes) & (slopes < -0.44))  # quick: -0.508, -0.486, -0.492
     change = sweep.weight_change
     assert 0.022 < change[:, 0].mean() < 0.034  # quick: 0.028

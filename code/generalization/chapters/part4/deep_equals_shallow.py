@@ -13,7 +13,7 @@ regression on MNIST and Fashion-MNIST. This chapter
 * :func:`spectrum_experiment`: the Mercer eigenvalues ``mu_k`` of the NTK and NNGP kernels of
   :func:`generalization.ntk.relu_kernels` at depths 1 to 5 (hidden layers), on ``S^2`` and
   ``S^3``, by :func:`generalization.sphere.mercer_eigenvalues`; power laws fitted to their
-  tails (:func:`fit_decay`), even and odd degrees apart;
+  tails (:func:`generalization.fit.power_law`), even and odd degrees apart;
 * :func:`sample_experiment`: the eigenvalues of ``K / n`` on uniform points against those
   ``mu_k``, with their multiplicities (an independent check of the quadrature);
 * :func:`network_experiment`: the empirical NTK of finite :func:`generalization.ntk.mlp`
@@ -48,6 +48,7 @@ import numpy as np
 
 from generalization import checks, cholesky, data, linear, ntk, settings_for, sphere
 from generalization.book.cache import cached
+from generalization.fit import loglog_slope
 
 SETTINGS = {
     "quick": dict(
@@ -156,30 +157,6 @@ def relu_kappa(depth, kind, d, bias=False):
     return kappa
 
 
-def fit_decay(k, mu):
-    """Least-squares fit of ``log mu_k = log C + slope log k``: ``(slope, C)``.
-
-    Parameters
-    ----------
-    k : array_like, shape (m,), positive degrees, at least two
-    mu : array_like, shape (m,), positive eigenvalues
-
-    Returns
-    -------
-    slope : float
-        The fitted exponent (``-d`` for an NTK on ``S^{d-1}`` by Bietti and Bach).
-    C : float
-    """
-    k = checks.array("k", k, ndim=1, positive=True)
-    mu = checks.array("mu", mu, ndim=1, positive=True)
-    if k.size != mu.size or k.size < 2:
-        raise ValueError(
-            f"k and mu must have the same length, at least 2; got {k.size} and {mu.size}."
-        )
-    slope, intercept = np.polyfit(np.log(k), np.log(mu), 1)
-    return float(slope), float(np.exp(intercept))
-
-
 # -------------------------------------------------------------------------- the spectrum
 
 
@@ -218,8 +195,8 @@ def _tail_slopes(mu, fit_from):
     k = np.arange(mu.size)
     even = (k >= fit_from) & (k % 2 == 0)
     odd = (k >= fit_from) & (k % 2 == 1)
-    slope_even = fit_decay(k[even], mu[even])[0]
-    slope_odd = fit_decay(k[odd], mu[odd])[0] if np.all(mu[odd] > 0) else np.nan
+    slope_even = loglog_slope(k[even], mu[even])
+    slope_odd = loglog_slope(k[odd], mu[odd]) if np.all(mu[odd] > 0) else np.nan
     return slope_even, slope_odd
 
 

@@ -304,17 +304,6 @@ def _train_all(Z, y, H_inf, lr, widths, seeds, num_steps, loss, out):
             out["flips"][s, j] = np.mean((Z @ G0.T >= 0) != (Z @ G.T >= 0))
 
 
-def loglog_slope(widths, values):
-    """The least-squares slope of ``log values`` against ``log widths``.
-
-    ``values`` of shape (len(widths),) or (seeds, len(widths)): a slope per row.
-    """
-    x = np.log(np.asarray(widths, dtype=float))
-    v = np.log(np.atleast_2d(np.asarray(values, dtype=float)))
-    slopes = np.polyfit(x, v.T, 1)[0]
-    return slopes if np.ndim(values) > 1 else float(slopes[0])
-
-
 def bound(result, steps=None):
     """Theorem 4.1's bound ``(1 - lr lambda_0 / 2)^k ||u(0) - y||^2``, shape of ``loss``."""
     k = np.arange(result.num_steps + 1) if steps is None else np.asarray(steps)

@@ -150,13 +150,6 @@ def parity(labels):
     return np.where(labels % 2 == 0, 1.0, -1.0)
 
 
-def loglog_slope(x, values):
-    """The slope of the least-squares line through ``(log x, log values)``."""
-    x = checks.array("x", x, ndim=1, positive=True)
-    values = checks.array("values", values, ndim=1, positive=True)
-    return float(np.polyfit(np.log(x), np.log(values), 1)[0])
-
-
 # ------------------------------------------------------------------- one step, one example
 
 

@@ -292,15 +292,6 @@ def width_sweep(problem, widths, seeds, lr_fraction, steps, threads=1):
     )
 
 
-def fitted_slope(widths, values):
-    """The least-squares slope of ``log values`` against ``log widths`` (one value per width,
-    or one row per seed: the slope of each row). Returns a float or an array (rows,)."""
-    x = np.log(np.asarray(widths, dtype=float))
-    y = np.log(np.atleast_2d(np.asarray(values, dtype=float)))
-    slopes = np.polyfit(x, y.T, 1)[0]
-    return float(slopes[0]) if np.ndim(values) == 1 else slopes
-
-
 @dataclass(frozen=True)
 class CheckResult:
     """What :func:`closed_form_check` returns: the test outputs of the trained linearized

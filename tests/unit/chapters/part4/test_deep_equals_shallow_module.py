@@ -65,16 +65,6 @@ def test_pick_takes_the_kernel_asked_for():
         des.pick(pair, "gp")
 
 
-def test_fit_decay_recovers_a_power_law():
-    k = np.arange(10, 60)
-    slope, C = des.fit_decay(k, 3.5 * k**-2.7)
-    assert slope == pytest.approx(-2.7) and C == pytest.approx(3.5)
-    with pytest.raises(ValueError, match="mu must be positive"):
-        des.fit_decay(k, -(k**-2.0))
-    with pytest.raises(ValueError, match="k and mu must have the same length"):
-        des.fit_decay(k, k[:-1] ** -2.0)
-
-
 def test_kernel_regression_interpolates_and_agrees_with_a_dense_solve():
     X = sphere.uniform_sphere(40, 3, seed=2)
     Z = sphere.uniform_sphere(15, 3, seed=3)

@@ -81,9 +81,3 @@ def test_sphere_mnist_rows_are_unit_and_not_parallel():
     assert np.max(np.abs(G)) < 0.99
     with pytest.raises(ValueError, match="digits must be two different digits"):
         gm.sphere_mnist(10, (3, 3))
-
-
-def test_loglog_slope_of_a_power_law():
-    widths = np.array([10, 100, 1000])
-    assert gm.loglog_slope(widths, 3 * widths**-0.5) == pytest.approx(-0.5)
-    assert np.allclose(gm.loglog_slope(widths, [widths**-1.0, widths**0.25]), [-1, 0.25])

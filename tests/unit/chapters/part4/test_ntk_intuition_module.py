@@ -38,12 +38,8 @@ def test_unit_images_rejects_bad_input(X, pool, message):
         ni.unit_images(X, pool)
 
 
-def test_parity_and_loglog_slope():
+def test_parity():
     np.testing.assert_array_equal(ni.parity(np.array([0, 1, 2, 7, 8])), [1, -1, 1, -1, 1])
-    x = np.array([2.0, 4.0, 16.0, 64.0])
-    assert ni.loglog_slope(x, 3.0 * x**-0.75) == pytest.approx(-0.75)
-    with pytest.raises(ValueError, match="values must be positive"):
-        ni.loglog_slope(x, np.array([1.0, 0.0, 1.0, 1.0]))
 
 
 def test_train_and_measure_uses_half_the_stable_step_of_the_jacobian_gram_matrix():

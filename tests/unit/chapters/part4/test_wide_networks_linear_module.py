@@ -55,14 +55,6 @@ def test_step_sizes_bound_the_iteration_of_the_residual():
     assert rates[0] == pytest.approx(rates[-1])
 
 
-def test_fitted_slope_recovers_a_power_law():
-    widths = np.array([16, 32, 64, 128])
-    values = 3.0 * widths**-0.5
-    assert wnl.fitted_slope(widths, values) == pytest.approx(-0.5)
-    rows = np.vstack([values, 2.0 * widths**-1.0])
-    assert np.allclose(wnl.fitted_slope(widths, rows), [-0.5, -1.0])
-
-
 def test_squared_loss_rms_and_accuracy_by_hand():
     Y = np.eye(3)
     out = np.array([Y + 1.0, np.full_like(Y, np.inf)])
