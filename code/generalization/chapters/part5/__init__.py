@@ -1,0 +1,1 @@
+"""Part V of the book: the loss landscape."""
