@@ -9,6 +9,7 @@
 #   make new-chapter PART=3 NAME=mirror_descent TITLE="Mirror descent"   start a chapter
 #   make full CHAPTER=book/part2/kernel_mnist.md   record a chapter at full scale (results/full/)
 #   make mutate [CHAPTER=...]   apply each chapter's listed bugs; report which claim catches each
+#   make determinism [CHAPTER=...]   execute chapters twice from empty caches; compare glued values
 #
 # Every target is idempotent: a second run does only what changed.
 
@@ -32,10 +33,10 @@ PYTEST_WORKERS ?= auto
 say = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
 .PHONY: help venv data book pdf test lint format test-unit test-claims test-site test-pdf \
-	chromium-check poppler-check bench chapter new-chapter full mutate clean clean-all
+	chromium-check poppler-check bench chapter new-chapter full mutate determinism clean clean-all
 
 help:
-	@sed -n '1,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,15p' Makefile | sed 's/^# \{0,1\}//'
 
 # --- environment ---------------------------------------------------------------------
 venv: $(STAMP)
@@ -89,6 +90,10 @@ full: venv data
 	@test -n "$(CHAPTER)" || { echo "Usage: make full CHAPTER=book/part2/kernel_mnist.md" >&2; exit 1; }
 	$(call say,Recording $(CHAPTER) at BOOK_SCALE=full into results/full/ (commit the file))
 	$(PY) book/_ext/run_full.py $(CHAPTER) $(if $(NOTE),--note "$(NOTE)")
+
+determinism: venv data
+	$(call say,Determinism: every chapter (or CHAPTER=...) executed twice from empty caches; glued values compared (slow))
+	$(PY) book/_ext/determinism.py $(CHAPTER)
 
 mutate: venv data
 	$(call say,Mutation check: each listed bug applied in a copy; which claim catches it (slow))
