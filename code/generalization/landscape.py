@@ -267,13 +267,25 @@ def hessian(model, loss_fn, X, y, max_params=6000, batch_size=4096):
 
 
 def top_hessian_eigenvalues(
-    model, loss_fn, X, y, k=1, which="largest", tol=1e-6, seed=0, batch_size=4096
+    model,
+    loss_fn,
+    X,
+    y,
+    k=1,
+    which="largest",
+    tol=1e-6,
+    seed=0,
+    batch_size=4096,
+    v0=None,
+    return_eigenvectors=False,
 ):
     """The ``k`` extreme eigenvalues of the loss Hessian, by Lanczos iteration.
 
     SciPy's ``eigsh`` (ARPACK's implicitly restarted Lanczos) runs on a
-    ``LinearOperator`` whose product is :func:`hvp`, in float64 on SciPy's side; the
-    starting vector is drawn from ``seed``. The Hessian is never formed.
+    ``LinearOperator`` of Hessian-vector products, in float64 on SciPy's side. The Hessian is
+    never formed. The gradient's graph is built once per chunk of data and reused by every
+    product (each product is then one backward pass), so a call costs about as much as
+    ``m + 1`` gradients for ``m`` products, not ``2m``.
 
     Parameters
     ----------
@@ -284,11 +296,19 @@ def top_hessian_eigenvalues(
         sorted ascending), or largest in absolute value (sorted by descending magnitude).
     tol : float
         ARPACK's relative accuracy of the eigenvalues.
+    seed : int
+        Draws the starting vector when ``v0`` is not given.
+    v0 : tensor or ndarray of shape (P,), optional
+        The starting vector, e.g. the previous top eigenvector when sharpness is tracked
+        during training (a warm start needs fewer products).
+    return_eigenvectors : bool, default False
+        Also return the eigenvectors, as the columns of a (P, k) array in the same order.
 
     Returns
     -------
-    ndarray of shape (k,)
+    ndarray of shape (k,), or (ndarray (k,), ndarray (P, k))
     """
+    import torch
     from scipy.sparse.linalg import LinearOperator, eigsh
 
     _model("model", model)
@@ -297,23 +317,47 @@ def top_hessian_eigenvalues(
     seed = checks.count("seed", seed, minimum=0)
     size = sum(p.numel() for p in model.parameters())
     k = checks.count("k", k, maximum=size - 1)
+    loss_fn = _loss_fn(loss_fn)
     X, y = _data(model, X, y)
     dtype = _dtype(model)
+    if v0 is None:
+        start = np.random.default_rng(seed).standard_normal(size)
+    else:
+        start = _tensor("v0", v0, torch.float64).numpy()
+        if start.ndim != 1 or start.shape[0] != size:
+            _fail("v0", f"a flat vector of the model's {size} parameters", f"shape {start.shape}")
+        if not np.any(start):
+            _fail("v0", "a nonzero vector", "zeros")
+    params = list(model.parameters())
+    n = X.shape[0]
+    with _eval_mode(model):
+        grads = []
+        for lo, hi in _chunks(n, batch_size):
+            loss = loss_fn(model(X[lo:hi]), y[lo:hi]) * ((hi - lo) / n)
+            grads.append(torch.autograd.grad(loss, params, create_graph=True))
 
-    def matvec(vector):
-        import torch
+        def matvec(vector):
+            v = torch.as_tensor(np.asarray(vector, dtype=float).reshape(-1), dtype=dtype)
+            pieces = list(_unflatten(model, v).values())
+            total = torch.zeros(size, dtype=torch.float64)
+            for chunk in grads:
+                inner = sum((g * piece).sum() for g, piece in zip(chunk, pieces))
+                hv = torch.autograd.grad(inner, params, retain_graph=True, allow_unused=True)
+                hv = [torch.zeros_like(p) if h is None else h for h, p in zip(hv, params)]
+                total += torch.cat([h.reshape(-1) for h in hv]).double()
+            return total.numpy()
 
-        v = torch.as_tensor(np.asarray(vector, dtype=float).reshape(-1), dtype=dtype)
-        return hvp(model, loss_fn, X, y, v, batch_size=batch_size).double().numpy()
-
-    operator = LinearOperator((size, size), matvec=matvec, dtype=np.float64)
-    v0 = np.random.default_rng(seed).standard_normal(size)
-    values = eigsh(operator, k=k, which=_WHICH[which], tol=tol, v0=v0, return_eigenvectors=False)
+        operator = LinearOperator((size, size), matvec=matvec, dtype=np.float64)
+        values, vectors = eigsh(operator, k=k, which=_WHICH[which], tol=tol, v0=start)
     if which == "largest":
-        return np.sort(values)[::-1]
-    if which == "smallest":
-        return np.sort(values)
-    return values[np.argsort(-np.abs(values), kind="stable")]
+        order = np.argsort(values)[::-1]
+    elif which == "smallest":
+        order = np.argsort(values)
+    else:
+        order = np.argsort(-np.abs(values), kind="stable")
+    if return_eigenvectors:
+        return values[order], vectors[:, order]
+    return values[order]
 
 
 def hessian_index(eigenvalues, rel_tol=1e-6):
@@ -520,11 +564,12 @@ def barrier(losses, alphas=None):
     """The largest rise of a path's values above the straight line between its endpoints.
 
     ``max_i [ losses[i] - ((1 - s_i) losses[0] + s_i losses[-1]) ]`` with
-    ``s_i = (alphas[i] - alphas[0]) / (alphas[-1] - alphas[0])`` (Garipov et al. 2018;
-    Ainsworth et al. 2023 call it the loss barrier). It is 0 for a path that never rises
-    above that line, and never negative, the endpoints themselves giving 0. (Frankle et al.
-    2020 measure instability against the *mean* of the endpoints' errors instead; for
-    endpoints of equal value the two agree.)
+    ``s_i = (alphas[i] - alphas[0]) / (alphas[-1] - alphas[0])``, the barrier as Entezari,
+    Sedghi, Saukh and Neyshabur (2022) define it. It is 0 for a path that never rises above
+    that line, and never negative, the endpoints themselves giving 0. Frankle et al. (2020,
+    instability) and Ainsworth et al. (2023, Definition 2.2) subtract the *mean* of the
+    endpoints' values instead, ``max_i losses[i] - (losses[0] + losses[-1]) / 2``; the two
+    agree when the endpoints have equal values and differ by at most half their gap.
 
     Parameters
     ----------
@@ -650,7 +695,7 @@ def bezier_curve(
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            running += float(loss) * index.shape[0]
+            running += float(loss.detach()) * index.shape[0]
         curve.train_losses.append(running / n)
     curve.bend = bend.detach().clone()
     return curve

@@ -105,6 +105,18 @@ def test_lanczos_eigenvalues_match_a_dense_eigensolver():
     np.testing.assert_allclose(largest, by_magnitude, rtol=1e-7, atol=1e-9)
 
 
+def test_lanczos_eigenvectors_and_a_warm_start():
+    model = _mlp(h=6)
+    X, y = _classification()
+    dense = landscape.hessian(model, None, X, y, batch_size=11).numpy()
+    values, vectors = landscape.top_hessian_eigenvalues(
+        model, None, X, y, k=2, tol=1e-10, batch_size=11, return_eigenvectors=True
+    )
+    np.testing.assert_allclose(dense @ vectors, vectors * values, atol=1e-8)
+    warm = landscape.top_hessian_eigenvalues(model, None, X, y, k=1, tol=1e-10, v0=vectors[:, 0])
+    np.testing.assert_allclose(warm, values[:1], rtol=1e-9)
+
+
 def test_hessian_index_counts_eigenvalues_below_the_relative_band():
     assert landscape.hessian_index([3.0, -1.0, 0.5, -2.0]) == 0.5
     # -1e-7 is within 1e-6 * 3 of zero: it counts as zero, not as negative
@@ -153,7 +165,9 @@ def test_evaluate_matches_a_direct_computation():
     X, y = _classification()
     logits = model(torch.as_tensor(X))
     loss, error = landscape.evaluate(model, X, y, batch_size=7)
-    assert loss == pytest.approx(float(F.cross_entropy(logits, torch.as_tensor(y)).detach()), rel=1e-12)
+    assert loss == pytest.approx(
+        float(F.cross_entropy(logits, torch.as_tensor(y)).detach()), rel=1e-12
+    )
     assert error == pytest.approx(float((logits.argmax(1).numpy() != y).mean()))
     loss, error = landscape.evaluate(_linear(), *_regression(), loss_fn=F.mse_loss)
     assert np.isnan(error)
@@ -301,6 +315,18 @@ def test_random_direction_filter_normalization():
             "k must be",
         ),
         (lambda: landscape.hessian_index([]), "eigenvalues must be a non-empty array"),
+        (
+            lambda: landscape.top_hessian_eigenvalues(
+                _mlp(), None, *_classification(), v0=np.zeros(43)
+            ),
+            "v0 must be a nonzero vector; got zeros.",
+        ),
+        (
+            lambda: landscape.top_hessian_eigenvalues(
+                _mlp(), None, *_classification(), v0=np.ones(4)
+            ),
+            "v0 must be a flat vector of the model's 43 parameters; got shape (4,).",
+        ),
         (lambda: landscape.barrier([1.0]), "losses must be at least 2 values along a path; got 1."),
         (
             lambda: landscape.barrier([1.0, 2.0], alphas=[1.0, 0.0]),
