@@ -296,12 +296,13 @@ def magnitude_prune(model, masks=None, rate=0.2, scope="layer"):
 
 
 class MaskHandle:
-    """The hooks :func:`attach_masks` registered; :meth:`remove` takes them all off."""
+    """The hooks :func:`attach_masks` registered; :meth:`MaskHandle.remove` takes them all off."""
 
     def __init__(self, handles):
         self.handles = handles
 
     def remove(self):
+        """Take every hook off; the mask then no longer holds."""
         for handle in self.handles:
             handle.remove()
         self.handles = []

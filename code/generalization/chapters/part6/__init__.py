@@ -1,0 +1,1 @@
+"""Part VI of the book: simplicity, Bayes and Occam."""

@@ -1,0 +1,1 @@
+"""Part VIII of the book: practice."""
