@@ -1,0 +1,1 @@
+"""Part VII of the book: sparsity."""
