@@ -1,4 +1,4 @@
-"""Claims of book/part8/forward_reverse_hypergradients.md, asserted with the chapter's own calls (cached)."""
+"""Claims of book/part8/forward_reverse_hypergradients.md, asserted with the chapter's own calls."""
 
 import numpy as np
 import pytest

@@ -1,5 +1,6 @@
-"""Unit tests of the chapter module of book/part8/forward_reverse_hypergradients.md against independent
-computations: scikit-learn's ridge solver and ROC AUC, NumPy log-softmax, finite differences."""
+"""Unit tests of the chapter module of book/part8/forward_reverse_hypergradients.md against
+independent computations: scikit-learn's ridge solver and ROC AUC, NumPy log-softmax, finite
+differences."""
 
 import numpy as np
 import pytest
