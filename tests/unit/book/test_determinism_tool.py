@@ -63,3 +63,19 @@ def test_run_times_are_left_out_and_everything_else_is_compared():
         "ledger row 1 (test error)",
         "scale",
     ]
+
+
+def test_a_ledger_row_that_measures_a_time_is_compared_by_what_the_paper_says():
+    row = {
+        "paper": "p",
+        "quantity": "time of the two modes",
+        "paper_value": "faster",
+        "source": "qualitative (abstract)",
+        "our_value": "2.7x",
+        "note": "3.1 s",
+    }
+    first = determinism.glued(_notebook({}, [row]))
+    second = determinism.glued(_notebook({}, [{**row, "our_value": "3.8x", "note": "2.0 s"}]))
+    assert determinism.compare(first, second) == []
+    changed = determinism.glued(_notebook({}, [{**row, "paper_value": "slower"}]))
+    assert determinism.compare(first, changed) == ["ledger row 1 (time of the two modes)"]
