@@ -18,6 +18,16 @@ How it is computed, and why it is fast and exact on a laptop:
   ``alpha += solve(r)``. Each step gains about ``-log10(cond(K) * 6e-8)`` digits, so a few
   steps reach float64 accuracy when ``cond(K) << 1.7e7``. When they cannot,
   :class:`ConditioningWarning` says so.
+* When the float32 factorization fails (the matrix is not numerically positive definite in
+  float32: few points, close points, a wide bandwidth), the fit falls back by itself, as
+  scikit-learn's ``KernelRidge`` does: to float64 Cholesky, then to the minimum-norm
+  least-squares solution (SciPy's ``lstsq``), with a :class:`ConditioningWarning` that says
+  which solve was used (``fit_report_.solver``). The fallbacks need the float64 matrix in
+  memory; beyond that the fit raises ``LinAlgError`` with advice instead.
+
+It is a scikit-learn classifier: ``sklearn.utils.estimator_checks.check_estimator`` passes
+in full (``tests/unit/test_kernel_solver.py``), so input is validated by scikit-learn's own
+``validate_data`` and its messages.
 
 References
 ----------
@@ -31,12 +41,16 @@ refinement in mixed precision).
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import checks
 from .cholesky import Factor
@@ -68,6 +82,10 @@ class FitReport:
     kernel_time_s: float
     factor_time_s: float
     refine_time_s: float
+    solver: str = "cholesky"
+    """``"cholesky"`` in the requested dtype, ``"cholesky-float64"`` after a float32
+    factorization failed, or ``"lstsq"``: the minimum-norm least-squares solution after the
+    float64 factorization failed too."""
 
     @property
     def total_time_s(self):
@@ -145,107 +163,171 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
         return self.backend
 
     def fit(self, X, y):
-        """Solve ``(K + ridge I) alpha = onehot(y)``; y holds integer (or any hashable) labels."""
+        """Solve ``(K + ridge I) alpha = onehot(y)``; y holds integer (or any hashable) labels.
+
+        The solve tried first is Cholesky in ``dtype``, refined. When it fails, the fit falls
+        back by itself, with a :class:`ConditioningWarning` naming the solve used: from a
+        failed float32 factorization to float64 Cholesky, and from a failed float64 one (or
+        one whose refinement cannot reach ``tol``) to the minimum-norm least-squares
+        solution. ``fit_report_.solver`` records which."""
         backend = self._validate()
-        X = checks.array("X", X, ndim=2, finite=False, nonempty=False, dtype=None)
-        y = np.asarray(y)
-        if y.ndim != 1 or y.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"y must be 1-D with one label per row of X ({X.shape[0]}); got shape {y.shape}."
-            )
+        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
+        check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(f"y must hold at least 2 classes; got {len(self.classes_)}.")
-        Y = np.eye(len(self.classes_))[codes]
-        dtype = np.dtype(self.dtype)
-        self.X_fit_ = np.ascontiguousarray(X, dtype=dtype)  # inputs in the fit's precision
+        n_classes = len(self.classes_)
+        if n_classes < 2:
+            raise ValueError(f"y must hold at least 2 classes; got {n_classes} class.")
+        Y = np.eye(n_classes)[codes]
+        n = X.shape[0]
+        device = torch_device(self.device)
         args = dict(
-            kernel=self.kernel,
-            bandwidth=self.bandwidth,
-            block_rows=self.block_rows,
-            device=self.device,
-        )
-        # the exact float64 path's integer codes of the training images, found once (None: not
-        # 8-bit)
-        self._fit_codes = (
-            pixel_codes(self.X_fit_) if torch_device(self.device).type == "cpu" else None
+            kernel=self.kernel, bandwidth=self.bandwidth, block_rows=self.block_rows, device=device
         )
 
-        start = time.perf_counter()
-        K = kernel_matrix(self.X_fit_, self.X_fit_, dtype=dtype, upper_only=True, **args)
-        K[np.diag_indices_from(K)] += dtype.type(self.ridge)
-        kernel_time = time.perf_counter() - start
+        def inputs(dtype):  # the inputs in the fit's precision, and their 8-bit codes (or None)
+            X_fit = np.ascontiguousarray(X, dtype=dtype)
+            return X_fit, (pixel_codes(X_fit) if device.type == "cpu" else None)
 
-        start = time.perf_counter()
-        factor = Factor(K, backend, torch_device(self.device))
-        del K  # on the scipy backend the factor now occupies its memory
-        if factor.info != 0:
-            raise np.linalg.LinAlgError(
-                f"The {self.kernel} kernel matrix (n={X.shape[0]}, bandwidth={self.bandwidth}) is "
-                "not "
-                f"numerically positive definite in {self.dtype} (Cholesky failed at column "
-                f"{factor.info}). "
-                "Use dtype='float64', a larger bandwidth for the Laplace kernel or a smaller one "
-                "for the "
-                "Gaussian, a small ridge, or remove duplicate rows."
-            )
-        alpha = factor.solve(Y)
-        factor_time = time.perf_counter() - start
+        times = {"kernel": 0.0, "factor": 0.0, "refine": 0.0}
+        clock = time.perf_counter()
 
-        # Iterative refinement: residual in float64 from recomputed float64 kernel blocks.
-        start = time.perf_counter()
-        norm_Y = np.linalg.norm(Y)
-        steps, history = 0, []
-        while True:
-            K_alpha = kernel_times(
-                self.X_fit_, self.X_fit_, alpha, dtype=np.float64, z_codes=self._fit_codes, **args
+        def lap(name):
+            nonlocal clock
+            now = time.perf_counter()
+            times[name] += now - clock
+            clock = now
+
+        def factored(X_fit, dtype):
+            K = kernel_matrix(X_fit, X_fit, dtype=dtype, upper_only=True, **args)
+            K[np.diag_indices_from(K)] += dtype.type(self.ridge)
+            lap("kernel")
+            factor = Factor(K, backend, device)  # on the scipy backend it holds K's memory
+            lap("factor")
+            return factor
+
+        def refined(factor, X_fit, fit_codes):
+            """Iterative refinement: residuals in float64 from recomputed float64 blocks."""
+            alpha, steps, history = factor.solve(Y), 0, []
+            while True:
+                K_alpha = kernel_times(
+                    X_fit, X_fit, alpha, dtype=np.float64, z_codes=fit_codes, **args
+                )
+                residual = Y - K_alpha - self.ridge * alpha
+                history.append(np.linalg.norm(residual) / np.linalg.norm(Y))
+                stalled = len(history) > 1 and history[-1] > 0.5 * history[-2]
+                if history[-1] <= self.tol or steps >= self.max_refinements or stalled:
+                    return alpha, K_alpha, history, steps
+                alpha = alpha + factor.solve(residual)
+                steps += 1
+
+        dtype = np.dtype(self.dtype)
+        X_fit, fit_codes = inputs(dtype)
+        factor = factored(X_fit, dtype)
+        solver, failures, result = "cholesky", [], None
+        if factor.info == 0:
+            result = refined(factor, X_fit, fit_codes)
+            lap("refine")
+        else:
+            failures.append(
+                f"the {self.dtype} Cholesky factorization failed at column {factor.info}"
             )
-            residual = Y - K_alpha - self.ridge * alpha
-            history.append(np.linalg.norm(residual) / norm_Y)
-            stalled = len(history) > 1 and history[-1] > 0.5 * history[-2]
-            if history[-1] <= self.tol or steps >= self.max_refinements or stalled:
-                break
-            alpha = alpha + factor.solve(residual)
-            steps += 1
-        refine_time = time.perf_counter() - start
-        if history[-1] > self.tol:
-            warnings.warn(
-                f"KernelInterpolator reached a relative residual of {history[-1]:.1e}, above "
-                f"tol={self.tol:g}, "
-                f"after {steps} refinement steps (history "
-                f"{', '.join(f'{h:.1e}' for h in history)}): the kernel "
-                f"matrix is too ill-conditioned for {self.dtype}. Use dtype='float64' or a ridge.",
-                ConditioningWarning,
-                stacklevel=2,
-            )
-        train_error = float(
-            np.mean(K_alpha.argmax(1) != codes)
-        )  # K alpha: the fit on the training set
+        if factor.info != 0 and dtype == np.float32:
+            del factor
+            self._refuse_fallback_beyond_memory(n, failures[-1])
+            X_fit, fit_codes = inputs(np.float64)
+            factor = factored(X_fit, np.dtype(np.float64))
+            solver = "cholesky-float64"
+            if factor.info != 0:
+                failures.append(f"float64 failed too, at column {factor.info}")
+            else:
+                result = refined(factor, X_fit, fit_codes)
+                lap("refine")
+                if result[2][-1] > self.tol:
+                    failures.append(
+                        f"float64 Cholesky with refinement reached only a relative residual "
+                        f"of {result[2][-1]:.1e}"
+                    )
+                    result = None
+        if result is None:
+            del factor
+            self._refuse_fallback_beyond_memory(n, "; ".join(failures))
+            X_fit, fit_codes = inputs(np.float64)
+            K = kernel_matrix(X_fit, X_fit, dtype=np.float64, **args)
+            K[np.diag_indices_from(K)] += self.ridge
+            lap("kernel")
+            alpha = scipy.linalg.lstsq(K, Y, lapack_driver="gelsd")[0]
+            K_alpha = K @ alpha
+            history = [np.linalg.norm(Y - K_alpha - self.ridge * alpha) / np.linalg.norm(Y)]
+            result, solver = (alpha, K_alpha, history, 0), "lstsq"
+            del K
+            lap("factor")
+        alpha, K_alpha, history, steps = result
+        self._warn(solver, failures, history, steps)
+        self.X_fit_, self._fit_codes = X_fit, fit_codes
         self.dual_coef_ = alpha
         self.fit_report_ = FitReport(
-            n_samples=X.shape[0],
+            n_samples=n,
             n_outputs=Y.shape[1],
             backend=backend,
             relative_residual=float(history[-1]),
             refinement_steps=steps,
-            train_error=train_error,
+            train_error=float(np.mean(K_alpha.argmax(1) != codes)),  # K alpha: the fit itself
             # ||f||^2 = trace(alpha^T K alpha), with K alpha in float64 from the last residual
-            rkhs_norm=float(np.sqrt(np.sum(alpha * K_alpha))),
-            kernel_time_s=kernel_time,
-            factor_time_s=factor_time,
-            refine_time_s=refine_time,
+            rkhs_norm=float(np.sqrt(max(np.sum(alpha * K_alpha), 0.0))),
+            kernel_time_s=times["kernel"],
+            factor_time_s=times["factor"],
+            refine_time_s=times["refine"],
+            solver=solver,
         )
         return self
 
-    def decision_function(self, X):
-        """``K(X, X_fit) @ dual_coef_``: one score per class, shape (n, n_classes), float64."""
-        if not hasattr(self, "dual_coef_"):
-            raise ValueError("this KernelInterpolator is not fitted yet; call fit(X, y) first.")
-        X = checks.array("X", X, ndim=2, finite=False, nonempty=False, dtype=None)
-        if X.shape[1] != self.X_fit_.shape[1]:
-            raise ValueError(
-                f"X must have {self.X_fit_.shape[1]} features, as in fit; got {X.shape[1]}."
+    def _refuse_fallback_beyond_memory(self, n, failure):
+        """Raise ``LinAlgError`` with advice when a float64 n x n fallback would not fit in
+        the memory available now (two matrices: the kernel and its factor or SciPy's copy)."""
+        needed = 2 * 8 * n * n
+        try:
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):  # not a POSIX system: try the fallback
+            return
+        if needed > 0.8 * available:
+            raise np.linalg.LinAlgError(
+                f"The {self.kernel} kernel matrix (n={n}, bandwidth={self.bandwidth}) is not "
+                f"numerically positive definite ({failure}), and the float64 fallback would "
+                f"need {needed / 1e9:.1f} GB where {available / 1e9:.1f} GB are available. Use "
+                "a larger bandwidth for the Laplace kernel or a smaller one for the Gaussian, "
+                "a small ridge, or remove duplicate rows."
             )
+
+    def _warn(self, solver, failures, history, steps):
+        """One :class:`ConditioningWarning` when the fit fell back or missed ``tol``."""
+        residual = f"relative residual {history[-1]:.1e}"
+        if solver == "lstsq":
+            message = (
+                f"KernelInterpolator: {'; '.join(failures)}. The {self.kernel} kernel matrix is "
+                "singular or nearly so (duplicate rows with different labels, or a bandwidth "
+                "too wide for the data), so the fit returned the minimum-norm least-squares "
+                f"solution (scipy.linalg.lstsq), with a {residual}."
+            )
+        elif solver == "cholesky-float64":
+            message = (
+                f"KernelInterpolator: {failures[0]}; solved with a float64 Cholesky "
+                f"factorization instead ({residual} after {steps} refinement steps). Pass "
+                "dtype='float64' to skip the float32 attempt."
+            )
+        elif history[-1] > self.tol:
+            message = (
+                f"KernelInterpolator reached a relative residual of {history[-1]:.1e}, above "
+                f"tol={self.tol:g}, after {steps} refinement steps (history "
+                f"{', '.join(f'{h:.1e}' for h in history)}): the kernel matrix is too "
+                f"ill-conditioned for {self.dtype}. Use dtype='float64' or a ridge."
+            )
+        else:
+            return
+        warnings.warn(message, ConditioningWarning, stacklevel=3)
+
+    def _scores(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         return kernel_times(
             np.ascontiguousarray(X, dtype=self.X_fit_.dtype),
             self.X_fit_,
@@ -258,7 +340,14 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
             z_codes=self._fit_codes,
         )
 
+    def decision_function(self, X):
+        """``K(X, X_fit) @ dual_coef_``: one score per class, shape (n, n_classes), float64;
+        with two classes, scikit-learn's convention: the score of ``classes_[1]`` minus that
+        of ``classes_[0]``, shape (n,), positive for ``classes_[1]``."""
+        scores = self._scores(X)
+        return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
+
     def predict(self, X):
         """The class with the largest score, shape (n,)."""
-        scores = self.decision_function(X)  # raises first if not fitted
+        scores = self._scores(X)  # raises NotFittedError first when not fitted
         return self.classes_[scores.argmax(1)]

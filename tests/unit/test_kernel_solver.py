@@ -76,14 +76,59 @@ def test_works_inside_scikit_learn_tools(blobs):
     assert set(KernelInterpolator(bandwidth=8.0).fit(X, labels).predict(X[:5])) <= {"a", "b", "c"}
 
 
-def test_duplicate_rows_fail_with_advice(blobs):
+def test_duplicate_rows_with_two_labels_fall_back_to_the_minimum_norm_least_squares(blobs):
     X, y = blobs
     X = np.vstack([X, X[:1]])
-    y = np.append(y, (y[0] + 1) % 3)  # the same image with two labels cannot be interpolated
+    y = np.append(y, (y[0] + 1) % 3)  # the same point with two labels cannot be interpolated
+    with pytest.warns(ConditioningWarning, match=r"minimum-norm least-squares.*lstsq"):
+        model = KernelInterpolator(bandwidth=8.0).fit(X, y)
+    assert model.fit_report_.solver == "lstsq"
+    K = gaussian_kernel(X, X, 8.0, dtype=np.float64)
+    Y = np.eye(3)[y]
+    np.testing.assert_allclose(model.dual_coef_, np.linalg.pinv(K) @ Y, rtol=1e-6, atol=1e-6)
+    # the two copies get the mean of their targets: a tie, so exactly one of them is wrong
+    assert model.fit_report_.train_error == pytest.approx(1 / len(y))
+    assert model.fit_report_.relative_residual == pytest.approx(
+        np.linalg.norm(Y - K @ model.dual_coef_) / np.linalg.norm(Y), rel=1e-9
+    )
+
+
+def test_a_failed_float32_factorization_falls_back_to_float64():
+    # close points and a wide Gaussian: positive definite in float64, not in float32
+    X = np.linspace(0, 1, 12)[:, None]
+    y = np.arange(12) % 2
+    K = gaussian_kernel(X, X, 0.3, dtype=np.float64)
+    assert np.linalg.eigvalsh(K)[0] < 1e-7 * np.linalg.eigvalsh(K)[-1]  # beyond float32
+    with pytest.warns(ConditioningWarning, match="float32 Cholesky factorization failed"):
+        model = KernelInterpolator(bandwidth=0.3, tol=1e-6).fit(X, y)
+    assert model.fit_report_.solver == "cholesky-float64"
+    assert model.X_fit_.dtype == np.float64
+    expected = np.linalg.solve(K, np.eye(2)[y])
+    np.testing.assert_allclose(
+        model.dual_coef_, expected, rtol=1e-5, atol=1e-5 * abs(expected).max()
+    )
+    np.testing.assert_array_equal(model.predict(X), y)
+
+
+def test_a_fallback_that_would_not_fit_in_memory_is_refused(blobs, monkeypatch):
+    X, y = blobs
+    X = np.vstack([X, X[:1]])
+    y = np.append(y, (y[0] + 1) % 3)
+    pages = {"SC_AVPHYS_PAGES": 10, "SC_PAGE_SIZE": 4096}  # 40 kB available
+    monkeypatch.setattr("os.sysconf", lambda name: pages[name])
     with pytest.raises(
-        np.linalg.LinAlgError, match="not numerically positive definite.*remove duplicate rows"
+        np.linalg.LinAlgError, match=r"n=151.*would need 0\.0 GB.*remove duplicate rows"
     ):
         KernelInterpolator(bandwidth=8.0).fit(X, y)
+
+
+def test_two_classes_follow_scikit_learns_decision_function_convention(blobs):
+    X, y = blobs
+    keep = y < 2
+    model = KernelInterpolator(bandwidth=8.0).fit(X[keep], np.array(["a", "b"])[y[keep]])
+    scores = model.decision_function(X)
+    assert scores.shape == (X.shape[0],)
+    np.testing.assert_array_equal(model.predict(X), np.where(scores > 0, "b", "a"))
 
 
 def test_ill_conditioned_matrix_warns():
@@ -115,19 +160,28 @@ def test_bad_parameters_raise(blobs, params, message):
 
 
 def test_bad_data_raise(blobs):
+    # scikit-learn's validation and messages (the estimator checks expect them)
+    from sklearn.exceptions import NotFittedError
+
     X, y = blobs
-    with pytest.raises(ValueError, match="X must be a 2-D array"):
+    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
         KernelInterpolator().fit(X[0], y)
-    with pytest.raises(ValueError, match=r"one label per row of X \(150\); got shape \(149,\)"):
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[150, 149\]"):
         KernelInterpolator().fit(X, y[1:])
-    with pytest.raises(ValueError, match="at least 2 classes; got 1"):
+    with pytest.raises(ValueError, match="at least 2 classes; got 1 class"):
         KernelInterpolator().fit(X, np.zeros(150))
-    with pytest.raises(ValueError, match="not fitted yet"):
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        KernelInterpolator().fit(X, np.linspace(0, 1, 150))
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        KernelInterpolator().fit(np.where(X > 2, np.nan, X), y)
+    with pytest.raises(NotFittedError, match="not fitted yet"):
         KernelInterpolator().predict(X)
     with pytest.raises(ValueError, match="same number of features; got 20 and 3"):
         gaussian_kernel(X, X[:, :3], 1.0)
     model = KernelInterpolator(bandwidth=8.0).fit(X, y)
-    with pytest.raises(ValueError, match="X must have 20 features, as in fit; got 3"):
+    with pytest.raises(
+        ValueError, match="X has 3 features, but KernelInterpolator is expecting 20"
+    ):
         model.predict(X[:, :3])
 
 
