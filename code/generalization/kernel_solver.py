@@ -49,10 +49,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import checks
+from . import checks, eigenpro
 from .cholesky import Factor
 from .kernels import (
     BLOCK_ROWS,
@@ -66,6 +67,41 @@ from .kernels import (
 
 class ConditioningWarning(UserWarning):
     """The kernel matrix is too ill-conditioned for the requested accuracy."""
+
+
+SOLVERS = ("auto", "direct", "iterative")
+
+ITERATIVE_FROM = 20_000
+"""``solver="auto"`` uses the iterative solver from this many training points on (with
+``ridge=0`` on the CPU), the direct one below. Measured on the development machine (2 cores)
+by ``benchmarks/bench_kernels.py``: see ``benchmarks/README.md``."""
+
+
+def _size(n_bytes):
+    return f"{n_bytes / 1e9:.1f} GB" if n_bytes >= 1e8 else f"{n_bytes / 1e6:.1f} MB"
+
+
+def available_memory():
+    """Bytes this process can still allocate: ``MemAvailable`` of ``/proc/meminfo``, capped by
+    the cgroup's ``memory.max`` less its ``memory.current`` where a container sets one; None
+    where neither can be read (not Linux)."""
+    limits = []
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    limits.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max") as f:
+            cap = f.read().strip()
+        if cap != "max":
+            with open("/sys/fs/cgroup/memory.current") as f:
+                limits.append(int(cap) - int(f.read().strip()))
+    except (OSError, ValueError):
+        pass
+    return min(limits) if limits else None
 
 
 @dataclass(frozen=True)
@@ -84,8 +120,14 @@ class FitReport:
     refine_time_s: float
     solver: str = "cholesky"
     """``"cholesky"`` in the requested dtype, ``"cholesky-float64"`` after a float32
-    factorization failed, or ``"lstsq"``: the minimum-norm least-squares solution after the
-    float64 factorization failed too."""
+    factorization failed, ``"lstsq"``: the minimum-norm least-squares solution after the
+    float64 factorization failed too, or ``"eigenpro"``: the iterative solver (then
+    ``factor_time_s`` is the preconditioner's and ``refine_time_s`` the iterations')."""
+    epochs: int = 0
+    """Passes over the kernel matrix of the iterative solver (0 for the direct one)."""
+    convergence: object = None
+    """The iterative solver's :class:`generalization.eigenpro.Convergence`: per epoch the
+    relative residual and training errors, the exact checks, the batch size and step."""
 
     @property
     def total_time_s(self):
@@ -114,6 +156,26 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
         "auto" is torch on a visible GPU and SciPy's in-place LAPACK otherwise.
     device : str, default "auto"
         Torch device for kernel evaluation (and the torch backend).
+    solver : {"auto", "direct", "iterative"}, default "auto"
+        "direct": Cholesky and refinement (exact to ``tol``). "iterative": EigenPro
+        (:mod:`generalization.eigenpro`): preconditioned SGD over the stored float32 kernel
+        matrix until ``stop`` is met, on the CPU, with ``ridge=0``. "auto": iterative from
+        :data:`ITERATIVE_FROM` points on when those hold, direct otherwise.
+    stop : {"train_error", "residual"}, default "train_error"
+        When the iterative solver stops: at zero training errors (the interpolating
+        classifier), or at a relative residual of at most ``tol`` (float32 arithmetic
+        limits it to about 1e-5).
+    max_epochs : int, default 100
+        Passes over the kernel matrix the iterative solver may take; it warns
+        (``ConvergenceWarning``) when it stops there without meeting ``stop``.
+    subsample_size : int, default 4000
+        Points whose kernel matrix gives the iterative solver's preconditioner.
+    n_components : int, default 160
+        Top eigendirections the preconditioner flattens (at most a quarter of the
+        subsample).
+    random_state : int, default 0
+        Seed of the iterative solver's random order of the training points (its subsample
+        is the first ``subsample_size`` of them).
     predict_dtype : {"float64", "float32"}, default "float64"
         Precision of the kernel values in :meth:`decision_function`. The weights of an
         interpolant are large and of both signs, so float32 costs about 1e-5 of relative
@@ -139,6 +201,12 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
         backend="auto",
         device="auto",
         predict_dtype="float64",
+        solver="auto",
+        stop="train_error",
+        max_epochs=100,
+        subsample_size=4000,
+        n_components=160,
+        random_state=0,
     ):
         self.kernel = kernel
         self.bandwidth = bandwidth
@@ -150,6 +218,12 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
         self.backend = backend
         self.device = device
         self.predict_dtype = predict_dtype
+        self.solver = solver
+        self.stop = stop
+        self.max_epochs = max_epochs
+        self.subsample_size = subsample_size
+        self.n_components = n_components
+        self.random_state = random_state
 
     def _validate(self):
         checks.choice("kernel", self.kernel, KERNELS)
@@ -158,6 +232,21 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
         checks.choice("dtype", self.dtype, ("float32", "float64"))
         checks.choice("predict_dtype", self.predict_dtype, ("float32", "float64"))
         checks.choice("backend", self.backend, ("auto", "scipy", "torch"))
+        checks.choice("solver", self.solver, SOLVERS)
+        checks.choice("stop", self.stop, eigenpro.STOPS)
+        checks.count("max_epochs", self.max_epochs)
+        checks.count("subsample_size", self.subsample_size, minimum=2)
+        checks.count("n_components", self.n_components)
+        checks.count("random_state", self.random_state, minimum=0)
+        if self.solver == "iterative" and self.ridge != 0:
+            raise ValueError(
+                f"ridge must be 0 with solver='iterative'; got {self.ridge!r} (use "
+                "solver='direct' for kernel ridge regression)."
+            )
+        if self.solver == "iterative" and torch_device(self.device).type != "cpu":
+            raise ValueError(
+                f"device must be the CPU with solver='iterative'; got {self.device!r}."
+            )
         if self.backend == "auto":
             return "torch" if torch_device(self.device).type == "cuda" else "scipy"
         return self.backend
@@ -180,6 +269,16 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
         Y = np.eye(n_classes)[codes]
         n = X.shape[0]
         device = torch_device(self.device)
+        iterative = self.solver == "iterative" or (
+            self.solver == "auto"
+            and n >= ITERATIVE_FROM
+            and self.ridge == 0
+            and device.type == "cpu"
+        )
+        if device.type == "cpu":
+            self._refuse_beyond_memory(n, np.dtype(self.dtype), iterative)
+        if iterative:
+            return self._fit_iterative(X, Y, codes, device, backend)
         args = dict(
             kernel=self.kernel, bandwidth=self.bandwidth, block_rows=self.block_rows, device=device
         )
@@ -278,6 +377,96 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
             factor_time_s=times["factor"],
             refine_time_s=times["refine"],
             solver=solver,
+        )
+        return self
+
+    def _memory_needed(self, n, dtype, iterative):
+        """Bytes a fit of ``n`` points holds at its peak: the kernel matrix's upper triangle
+        in ``dtype`` (its diagonal blocks whole), kernel blocks in flight, and for the
+        iterative solver the subsample's float64 kernel matrix and its eigenvectors."""
+        block = min(self.block_rows, n)
+        triangle = dtype.itemsize * n * (n + block) / 2
+        blocks = 3 * 8 * block * n
+        extra = 3 * 8 * min(self.subsample_size, n) ** 2 if iterative else 0
+        return int(triangle + blocks + extra)
+
+    def _refuse_beyond_memory(self, n, dtype, iterative):
+        """Raise ``MemoryError`` with advice, before allocating, when the fit would not fit
+        in the memory available now (instead of being killed by the operating system)."""
+        needed, available = self._memory_needed(n, dtype, iterative), available_memory()
+        if available is None or needed <= 0.9 * available:
+            return
+        low, high = 1, n  # the largest size that fits, by bisection on the same estimate
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (
+                (middle, high)
+                if self._memory_needed(middle, dtype, iterative) <= 0.9 * available
+                else (low, middle)
+            )
+        raise MemoryError(
+            f"KernelInterpolator.fit needs about {_size(needed)} for n={n} training points "
+            f"(the upper triangle of the {dtype.name} kernel matrix, {dtype.itemsize} x n^2 / 2 "
+            f"bytes), and {_size(available)} are available. Use fewer points (about {low:,} "
+            "fit), dtype='float32' if it is float64, or a GPU with enough memory "
+            "(device='cuda')."
+        )
+
+    def _fit_iterative(self, X, Y, codes, device, backend):
+        """EigenPro over the stored kernel matrix of the points in a random order."""
+        dtype = np.dtype(self.dtype)
+        n = X.shape[0]
+        start = time.perf_counter()
+        X_fit = np.ascontiguousarray(X, dtype=dtype)
+        order = np.random.default_rng(self.random_state).permutation(n)
+        X_order = X_fit[order]
+        s = min(self.subsample_size, n)
+        args = dict(kernel=self.kernel, bandwidth=self.bandwidth, device=device)
+        K_sub = kernel_matrix(X_order[:s], X_order[:s], dtype=np.float64, **args)
+        kernel_time = time.perf_counter() - start
+        start = time.perf_counter()
+        precond = eigenpro.preconditioner(K_sub, min(self.n_components, max(1, s // 4)))
+        del K_sub
+        batch = int(np.clip(precond.critical_batch_size, 1, n))
+        factor_time = time.perf_counter() - start
+        start = time.perf_counter()
+        K = kernel_matrix(X_order, X_order, dtype=dtype, upper_only=True, block_rows=batch, **args)
+        kernel_time += time.perf_counter() - start
+        start = time.perf_counter()
+        alpha_order, K_alpha_order, convergence = eigenpro.solve(
+            K, Y[order], codes[order], precond, batch, self.max_epochs, self.stop, self.tol
+        )
+        del K
+        refine_time = time.perf_counter() - start
+        alpha, K_alpha = np.empty((n, Y.shape[1])), np.empty((n, Y.shape[1]))
+        alpha[order], K_alpha[order] = alpha_order, K_alpha_order
+        epoch, residual, errors = convergence.checks[-1]
+        if not convergence.converged:
+            met = "zero training errors" if self.stop == "train_error" else f"tol={self.tol:g}"
+            warnings.warn(
+                f"KernelInterpolator (solver='iterative') stopped after max_epochs="
+                f"{self.max_epochs} passes without reaching {met}: {errors} training errors, "
+                f"relative residual {residual:.1e}. Raise max_epochs, or use solver='direct'.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self.X_fit_ = X_fit
+        self._fit_codes = pixel_codes(X_fit)
+        self.dual_coef_ = alpha
+        self.fit_report_ = FitReport(
+            n_samples=n,
+            n_outputs=Y.shape[1],
+            backend="numpy",
+            relative_residual=residual,
+            refinement_steps=0,
+            train_error=errors / n,
+            rkhs_norm=float(np.sqrt(max(np.sum(alpha * K_alpha), 0.0))),
+            kernel_time_s=kernel_time,
+            factor_time_s=factor_time,
+            refine_time_s=refine_time,
+            solver="eigenpro",
+            epochs=convergence.epochs,
+            convergence=convergence,
         )
         return self
 
