@@ -25,6 +25,7 @@ from docutils import nodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+from generalization.book.full_scale import write_text_atomic
 from generalization.book.ledger import FIELDS, HEADERS, MIMETYPE, Ledger, visible_columns
 
 LOGGER = logging.getLogger(__name__)
@@ -189,7 +190,8 @@ def write_json(app, exception):
         return
     rows = all_rows(app.env)
     path = Path(app.outdir) / "ledger.json"
-    path.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf8")
+    # through a renamed temporary file: a killed build never leaves half a ledger.json
+    write_text_atomic(path, json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
     LOGGER.info(f"ledger_collect: wrote {len(rows)} rows to {path}")
 
 

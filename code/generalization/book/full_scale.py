@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,12 +183,31 @@ def record(module, results, run_time_s, key=None, note="", directory=None, key_k
         "note": note,
         "results": results,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(document, indent=1, sort_keys=False, allow_nan=False) + "\n"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)  # never half a file
+    write_text_atomic(path, text)
     return path
+
+
+def write_text_atomic(path, text):
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder, renamed.
+
+    A reader sees the old file or the new one, never half of one: a process killed while
+    writing leaves at most its own temporary file (``.<name>.<random>.tmp``), which nothing
+    reads, and two writers at once leave one of their complete files.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())  # on disk before the rename makes it the file
+        os.chmod(tmp, 0o644)  # mkstemp creates it readable by its owner only
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 @dataclass(frozen=True)
@@ -230,7 +250,18 @@ def load(module, directory=None, book_dir=None):
     path = Path(directory or RESULTS_DIR) / f"{chapter_path(module)}.json"
     if not path.is_file():
         return None
-    document = json.loads(path.read_text())
+    try:
+        document = json.loads(path.read_text(encoding="utf8"))
+        missing = {"code_key", "results", "date", "machine", "run_time_s"} - set(document)
+    except (ValueError, TypeError) as error:  # TypeError: not an object
+        missing = f"unreadable JSON ({error})"
+    if missing:
+        raise ValueError(
+            f"{path} must be a full-scale record written by `make full`; got a damaged file "
+            f"({missing if isinstance(missing, str) else 'no ' + ', '.join(sorted(missing))}). "
+            f"Restore it with `git checkout -- {path}` or record it again with "
+            f"`make full CHAPTER=book/{chapter_path(module)}.md`."
+        )
     provenance = {key: value for key, value in document.items() if key != "results"}
     kind = document.get("key_kind", "module")
     return FullScale(
