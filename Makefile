@@ -10,6 +10,7 @@
 #   make full CHAPTER=book/part2/kernel_mnist.md   record a chapter at full scale (results/full/)
 #   make mutate [CHAPTER=...]   apply each chapter's listed bugs; report which claim catches each
 #   make determinism [CHAPTER=...]   execute chapters twice from empty caches; compare glued values
+#   make timings [CHAPTER=...]   each chapter's time from an empty cache (results/timings.json)
 #
 # Every target is idempotent: a second run does only what changed.
 
@@ -33,7 +34,8 @@ PYTEST_WORKERS ?= auto
 say = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
 .PHONY: help venv data book pdf test lint format test-unit test-claims test-site test-pdf \
-	chromium-check poppler-check bench chapter new-chapter full mutate determinism clean clean-all
+	chromium-check poppler-check bench chapter new-chapter full mutate determinism timings clean \
+	clean-all
 
 help:
 	@sed -n '1,15p' Makefile | sed 's/^# \{0,1\}//'
@@ -94,6 +96,10 @@ full: venv data
 determinism: venv data
 	$(call say,Determinism: every chapter (or CHAPTER=...) executed twice from empty caches; glued values compared (slow))
 	$(PY) book/_ext/determinism.py $(CHAPTER)
+
+timings: venv data
+	$(call say,Time budget: every chapter (or CHAPTER=...) executed alone from an empty result cache (slow: run it on an idle machine))
+	$(PY) book/_ext/timings.py $(CHAPTER) $(if $(NOTE),--note "$(NOTE)")
 
 mutate: venv data
 	$(call say,Mutation check: each listed bug applied in a copy; which claim catches it (slow))
