@@ -124,10 +124,11 @@ class FitReport:
     float64 factorization failed too, or ``"eigenpro"``: the iterative solver (then
     ``factor_time_s`` is the preconditioner's and ``refine_time_s`` the iterations')."""
     epochs: int = 0
-    """Passes over the kernel matrix of the iterative solver (0 for the direct one)."""
+    """Passes over the kernel matrix the iterative solver took (0 when it did not run)."""
     convergence: object = None
     """The iterative solver's :class:`generalization.eigenpro.Convergence`: per epoch the
-    relative residual and training errors, the exact checks, the batch size and step."""
+    relative residual and training errors, the exact checks, the batch size and step; also
+    kept when ``solver="auto"`` fell back from it to the direct solve."""
 
     @property
     def total_time_s(self):
@@ -160,7 +161,9 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
         "direct": Cholesky and refinement (exact to ``tol``). "iterative": EigenPro
         (:mod:`generalization.eigenpro`): preconditioned SGD over the stored float32 kernel
         matrix until ``stop`` is met, on the CPU, with ``ridge=0``. "auto": iterative from
-        :data:`ITERATIVE_FROM` points on when those hold, direct otherwise.
+        :data:`ITERATIVE_FROM` points on when those hold, direct otherwise; when the
+        iterative solver reaches ``max_epochs`` without meeting ``stop`` (Gaussian kernels
+        fit noisy labels slowly), the direct solve follows, with a ``ConvergenceWarning``.
     stop : {"train_error", "residual"}, default "train_error"
         When the iterative solver stops: at zero training errors (the interpolating
         classifier), or at a relative residual of at most ``tol`` (float32 arithmetic
@@ -277,8 +280,22 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
         )
         if device.type == "cpu":
             self._refuse_beyond_memory(n, np.dtype(self.dtype), iterative)
+        attempt = None  # the iterative solver's history, when "auto" falls back from it
         if iterative:
-            return self._fit_iterative(X, Y, codes, device, backend)
+            self._fit_iterative(X, Y, codes, device)
+            attempt = self.fit_report_.convergence
+            if attempt.converged or self.solver == "iterative":
+                return self
+            del self.dual_coef_, self.X_fit_  # solved again, directly
+            epoch, residual, errors = attempt.checks[-1]
+            warnings.warn(
+                f"KernelInterpolator (solver='auto'): the iterative solver stopped after "
+                f"max_epochs={self.max_epochs} passes with {errors} training errors (relative "
+                f"residual {residual:.1e}), so the fit was solved directly instead; "
+                "fit_report_.convergence keeps the iterative attempt.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         args = dict(
             kernel=self.kernel, bandwidth=self.bandwidth, block_rows=self.block_rows, device=device
         )
@@ -377,6 +394,8 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
             factor_time_s=times["factor"],
             refine_time_s=times["refine"],
             solver=solver,
+            epochs=0 if attempt is None else attempt.epochs,
+            convergence=attempt,
         )
         return self
 
@@ -412,7 +431,7 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
             "(device='cuda')."
         )
 
-    def _fit_iterative(self, X, Y, codes, device, backend):
+    def _fit_iterative(self, X, Y, codes, device):
         """EigenPro over the stored kernel matrix of the points in a random order."""
         dtype = np.dtype(self.dtype)
         n = X.shape[0]
@@ -441,7 +460,7 @@ class KernelInterpolator(ClassifierMixin, BaseEstimator):
         alpha, K_alpha = np.empty((n, Y.shape[1])), np.empty((n, Y.shape[1]))
         alpha[order], K_alpha[order] = alpha_order, K_alpha_order
         epoch, residual, errors = convergence.checks[-1]
-        if not convergence.converged:
+        if not convergence.converged and self.solver == "iterative":
             met = "zero training errors" if self.stop == "train_error" else f"tol={self.tol:g}"
             warnings.warn(
                 f"KernelInterpolator (solver='iterative') stopped after max_epochs="

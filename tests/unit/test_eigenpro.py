@@ -164,6 +164,19 @@ def test_stopping_at_max_epochs_warns_and_says_so():
     assert not model.fit_report_.convergence.converged and model.fit_report_.epochs == 1
 
 
+def test_auto_falls_back_to_the_direct_solve_when_the_iterations_run_out(monkeypatch):
+    X, y = _points(600, spread=0.8)
+    monkeypatch.setattr(kernel_solver, "ITERATIVE_FROM", 500)
+    with pytest.warns(ConvergenceWarning, match="so the fit was solved directly instead"):
+        model = KernelInterpolator(bandwidth=3.0, max_epochs=2).fit(X, y)
+    report = model.fit_report_
+    assert report.solver == "cholesky" and report.train_error == 0.0
+    assert report.relative_residual <= 1e-6 and report.epochs == 2
+    assert not report.convergence.converged and report.convergence.train_errors[-1] > 0
+    direct = KernelInterpolator(bandwidth=3.0, solver="direct").fit(X, y)
+    np.testing.assert_array_equal(model.dual_coef_, direct.dual_coef_)
+
+
 def test_auto_picks_by_size_and_ridge(monkeypatch):
     X, y = _points(300)
     monkeypatch.setattr(kernel_solver, "ITERATIVE_FROM", 250)
