@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg
+from threadpoolctl import threadpool_limits
 
 from . import checks
 
@@ -144,7 +145,11 @@ def preconditioner(K_sub, n_components, diagonal=1.0):
         raise ValueError(f"K_sub must be a square matrix of size at least 2; got {K_sub.shape}.")
     q = checks.count("n_components", n_components, maximum=s - 1)
     diagonal = checks.positive("diagonal", diagonal)
-    values, vectors = scipy.linalg.eigh(K_sub, subset_by_index=[s - q - 1, s - 1])
+    # one BLAS thread: the tridiagonal reduction is matrix-vector work, and with two threads
+    # it ran 2.9 s on an idle machine but 23 s when the other core was busy (threads
+    # spinning at each synchronization); one thread took 4.4 s either way (s = 4,000)
+    with threadpool_limits(1, user_api="blas"):
+        values, vectors = scipy.linalg.eigh(K_sub, subset_by_index=[s - q - 1, s - 1])
     values, vectors = values[::-1], vectors[:, ::-1]  # descending
     if not values[0] > 0:
         raise ValueError(

@@ -202,3 +202,27 @@ def test_exercise_random_labels_are_fitted_and_predict_at_chance():
     fit = KernelInterpolator(kernel="laplace", bandwidth=10.0).fit(X_small, y_random)
     assert fit.fit_report_.train_error == 0.0
     assert 0.87 < np.mean(fit.predict(mnist.X_test) != mnist.y_test) < 0.93
+
+
+def recorded_iterative_runs():
+    """The recorded iterative fits of the whole training set: (kernel, noise level, record)."""
+    runs = []
+    for kernel in kernel_mnist.KERNELS:
+        for c in FULL.results[kernel].get("convergence", []):
+            if FULL.results["sizes"][c["size_index"]] == kernel_mnist.N_TRAIN:
+                runs.append((kernel, FULL.results["noise_levels"][c["noise_index"]], c))
+    return runs
+
+
+@recorded
+def test_the_whole_training_set_is_fitted_by_the_iterative_solver_to_zero_errors():
+    """The iterative solver fits all 60,000 true labels, with either kernel, to zero training
+    errors, long before the residual is small."""
+    runs = [(kernel, c) for kernel, noise, c in recorded_iterative_runs() if noise == 0]
+    assert sorted(kernel for kernel, _ in runs) == sorted(kernel_mnist.KERNELS)
+    for kernel, c in runs:
+        assert c["converged"] and c["train_errors"][-1] == 0, kernel
+        assert c["residual"][-1] > 0.01, kernel  # a classifier, not the interpolant
+        assert c["train_errors"][0] > 100 * max(c["train_errors"][-2], 1), kernel
+    solved = {k: FULL.results[k]["solver"][0][-1] for k in kernel_mnist.KERNELS}
+    assert set(solved.values()) == {"eigenpro"}, solved

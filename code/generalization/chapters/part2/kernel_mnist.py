@@ -174,6 +174,13 @@ class ErrorVsN:
     fit_time_s: np.ndarray
     wrong_fraction: np.ndarray
     run_time_s: float
+    solver: np.ndarray = None
+    """Which solve each fit used (``fit_report_.solver``: "cholesky" for the direct solve,
+    "eigenpro" for the iterative one), "" where not run."""
+    convergence: dict = None
+    """For each fit where the iterative solver ran, keyed ``(i, j, k)``: its batch size, step,
+    and per pass the relative residual and training errors (see
+    :class:`generalization.eigenpro.Convergence`), and whether it converged."""
 
     def mean(self, name):
         """Mean over seeds of an array attribute, shape (len(noise_levels), len(sizes))."""
@@ -216,6 +223,7 @@ def error_vs_n(kernel, sizes, seeds, noise_levels, bandwidth=None):
         for name in ("test_error", "train_error", "relative_residual", "norm", "fit_time_s")
     }
     arrays["wrong_fraction"] = np.full(shape, np.nan)
+    solver, convergence = np.full(shape, "", dtype=object), {}
     for (i, j, k), X, y_fit, y in _training_sets(mnist, sizes, seeds, noise_levels):
         arrays["wrong_fraction"][i, j, k] = np.mean(y_fit != y)
         model = KernelInterpolator(kernel=kernel, bandwidth=bandwidth, predict_dtype="float32").fit(
@@ -227,6 +235,17 @@ def error_vs_n(kernel, sizes, seeds, noise_levels, bandwidth=None):
         arrays["relative_residual"][i, j, k] = report.relative_residual
         arrays["norm"][i, j, k] = report.rkhs_norm
         arrays["fit_time_s"][i, j, k] = report.total_time_s
+        solver[i, j, k] = report.solver
+        if report.convergence is not None:  # the iterative solver ran (from ITERATIVE_FROM on)
+            c = report.convergence
+            convergence[(i, j, k)] = dict(
+                batch_size=c.batch_size,
+                step_size=c.step_size,
+                residual=[float(r) for r in c.residual],
+                train_errors=[int(e) for e in c.train_errors],
+                epoch_time_s=[float(t) for t in c.epoch_time_s],
+                converged=bool(c.converged),
+            )
         del model  # free the n x n factor before the next fit
     return ErrorVsN(
         kernel=kernel,
@@ -235,6 +254,8 @@ def error_vs_n(kernel, sizes, seeds, noise_levels, bandwidth=None):
         seeds=tuple(seeds),
         noise_levels=tuple(noise_levels),
         run_time_s=time.perf_counter() - start,
+        solver=solver,
+        convergence=convergence,
         **arrays,
     )
 
@@ -346,6 +367,11 @@ def full_scale_results():
                     "wrong_fraction",
                 )
             },
+            "solver": r.solver.tolist(),
+            "convergence": [
+                {"noise_index": i, "size_index": j, "seed_index": k, **c}
+                for (i, j, k), c in sorted(r.convergence.items())
+            ],
             "run_time_s": r.run_time_s,
         }
     out["nearest_neighbour"] = {
