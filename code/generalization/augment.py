@@ -29,6 +29,8 @@ def random_shift(max_shift=2):
     """Augmentation: shift each 28 x 28 image by up to ``max_shift`` pixels in each direction."""
     import torch
 
+    max_shift = checks.count("max_shift", max_shift, minimum=0)
+
     def augment(batch, generator):
         images = batch.view(-1, 28, 28)
         shifts = torch.randint(-max_shift, max_shift + 1, (images.shape[0], 2), generator=generator)
@@ -77,7 +79,7 @@ def replicate(X, copies, max_shift=2, seed=0):
     ]
     # one distinct shift per copy
     copies = checks.count(f"copies (with max_shift={max_shift})", copies, maximum=len(shifts) + 1)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(checks.count("seed", seed, minimum=0))
     # row i: a random order of the shifts; copy k of image i takes the k-th of them
     choice = np.argsort(rng.random((X.shape[0], len(shifts))), axis=1)[:, : copies - 1]
     images = X.reshape(-1, 28, 28)

@@ -33,7 +33,7 @@ def n_parameters(width, n_inputs, n_classes=N_CLASSES):
     """
     width, n_inputs, n_classes = (np.asarray(v) for v in (width, n_inputs, n_classes))
     for name, value in (("width", width), ("n_inputs", n_inputs), ("n_classes", n_classes)):
-        if np.any(value < 1):
+        if not np.issubdtype(value.dtype, np.integer) or np.any(value < 1):
             raise ValueError(f"{name} must be positive; got {value}.")
     return width * (n_inputs + 1) + n_classes * (width + 1)
 

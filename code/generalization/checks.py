@@ -182,8 +182,15 @@ def array(name, value, ndim=None, finite=True, nonempty=True, dtype=float, posit
         E.g. "X must be a 2-D array; got shape (3,)." or "X must be finite; got NaN or infinity."
     """
     try:
-        result = np.asarray(value) if dtype is None else np.asarray(value, dtype=dtype)
+        result = np.asarray(value)
+        # complex numbers and text are refused below, not converted (NumPy would drop the
+        # imaginary part with a warning, and read "1" as 1.0)
+        bad = dtype is not None and result.dtype.kind in "US"
+        if dtype is not None and result.dtype.kind not in "USc":
+            result = np.asarray(result, dtype=dtype)
     except (TypeError, ValueError):
+        bad = True
+    if bad:
         _fail(name, "an array of real numbers", f"{type(value).__name__} {value!r:.60}")
     if not np.issubdtype(result.dtype, np.number) or np.iscomplexobj(result):
         _fail(name, "an array of real numbers", f"dtype {result.dtype}")

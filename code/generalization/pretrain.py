@@ -136,6 +136,7 @@ def corrupt(H, noise, generator):
     """
     import torch
 
+    noise = checks.number("noise", noise, low=0, high=1, high_open=True)
     keep = torch.rand(H.shape, generator=generator) >= noise
     return H * keep
 
@@ -155,6 +156,9 @@ def reconstruction_loss(H, W, b, b_prime, activation, reconstruction, noise=0.0,
     """
     import torch.nn.functional as F
 
+    checks.choice("activation", activation, ACTIVATIONS)
+    checks.choice("reconstruction", reconstruction, RECONSTRUCTIONS)
+    noise = checks.number("noise", noise, low=0, high=1, high_open=True)
     H_tilde = corrupt(H, noise, generator) if noise > 0 else H
     code = _activation(activation, H_tilde @ W.T + b)
     logits = code @ W + b_prime
