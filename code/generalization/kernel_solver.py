@@ -25,6 +25,14 @@ How it is computed, and why it is fast and exact on a laptop:
   which solve was used (``fit_report_.solver``). The fallbacks need the float64 matrix in
   memory; beyond that the fit raises ``LinAlgError`` with advice instead.
 
+* From :data:`ITERATIVE_FROM` training points on (``solver="auto"``), an iterative solver
+  takes over: EigenPro (:mod:`generalization.eigenpro`), preconditioned stochastic gradient
+  descent over the stored float32 upper triangle, stopped at zero training errors. It
+  computes the interpolating *classifier* in a few dozen passes over the matrix instead of
+  the ``n^3 / 3`` flops of a factorization (all 60,000 MNIST images: see
+  ``benchmarks/README.md``). A fit whose matrix would not fit in the available memory is
+  refused with ``MemoryError`` before anything is allocated.
+
 It is a scikit-learn classifier: ``sklearn.utils.estimator_checks.check_estimator`` passes
 in full (``tests/unit/test_kernel_solver.py``), so input is validated by scikit-learn's own
 ``validate_data`` and its messages.
