@@ -67,7 +67,7 @@ def replicate(X, copies, max_shift=2, seed=0):
     ndarray of shape (copies * n, 784)
         Block ``k`` (rows ``k n`` to ``(k + 1) n - 1``) is copy ``k``; block 0 is ``X``.
     """
-    X = np.asarray(X)
+    X = checks.array("X", X, ndim=2, dtype=None)  # keeps the images' own dtype
     if X.ndim != 2 or X.shape[1] != 784:
         raise ValueError(f"X must be (n, 784) flattened 28 x 28 images; got shape {X.shape}.")
     max_shift = checks.count("max_shift", max_shift)
@@ -78,7 +78,12 @@ def replicate(X, copies, max_shift=2, seed=0):
         if (dy, dx) != (0, 0)
     ]
     # one distinct shift per copy
-    copies = checks.count(f"copies (with max_shift={max_shift})", copies, maximum=len(shifts) + 1)
+    copies = checks.count("copies", copies)
+    if copies > len(shifts) + 1:
+        raise ValueError(
+            f"copies must be an integer from 1 to {len(shifts) + 1} when max_shift = "
+            f"{max_shift}; got {copies}."
+        )
     rng = np.random.default_rng(checks.count("seed", seed, minimum=0))
     # row i: a random order of the shifts; copy k of image i takes the k-th of them
     choice = np.argsort(rng.random((X.shape[0], len(shifts))), axis=1)[:, : copies - 1]

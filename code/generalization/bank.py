@@ -155,6 +155,15 @@ def eval_steps(num_steps, n_evals):
     )
 
 
+def _inputs(name, X, n_inputs):
+    X = checks.array(name, X, ndim=2, dtype=None)
+    if X.shape[1] != n_inputs:
+        raise ValueError(
+            f"{name} must have {n_inputs} columns (the bank's n_inputs); got {X.shape}."
+        )
+    return torch.as_tensor(np.asarray(X, dtype=np.float32))
+
+
 def train_bank(bank, X, labels, X_test, y_test, *, lr, num_steps, n_evals=30, weights=None):
     """Full-batch Adam on the sum of the networks' mean cross-entropies.
 
@@ -175,9 +184,11 @@ def train_bank(bank, X, labels, X_test, y_test, *, lr, num_steps, n_evals=30, we
     -------
     BankLog
     """
+    if not isinstance(bank, NetworkBank):
+        raise ValueError(f"bank must be a NetworkBank; got {type(bank).__name__} {bank!r:.60}.")
     M = len(bank.widths)
-    X = torch.as_tensor(np.asarray(X, dtype=np.float32))
-    labels = torch.as_tensor(np.asarray(labels, dtype=np.int64))
+    X = _inputs("X", X, bank.n_inputs)
+    labels = torch.as_tensor(checks.labels("labels", labels, ndim=2))
     if X.ndim != 2 or labels.shape != (M, X.shape[0]):
         raise ValueError(
             f"X must be (n, d) and labels (M, n) = ({M}, n); got {tuple(X.shape)} and "
@@ -193,8 +204,14 @@ def train_bank(bank, X, labels, X_test, y_test, *, lr, num_steps, n_evals=30, we
             f"weights must have shape {tuple(labels.shape)} with at least one example per network; "
             f"got shape {tuple(w.shape)}."
         )
-    X_test = torch.as_tensor(np.asarray(X_test, dtype=np.float32))
-    y_test = torch.as_tensor(np.asarray(y_test, dtype=np.int64))
+    X_test = _inputs("X_test", X_test, bank.n_inputs)
+    y_test = torch.as_tensor(checks.labels("y_test", y_test))
+    if y_test.shape[0] != X_test.shape[0]:
+        raise ValueError(
+            f"y_test must have one label per row of X_test ({X_test.shape[0]}); got "
+            f"{y_test.shape[0]}."
+        )
+    lr = checks.positive("lr", lr)
     counts = w.sum(1)
     steps = eval_steps(num_steps, n_evals)
     train_err, test_err = np.zeros((M, len(steps))), np.zeros((M, len(steps)))

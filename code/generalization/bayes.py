@@ -522,7 +522,7 @@ def ensemble_predict(models, X, batch_size=4096):
     if not models:
         _fail("models", "a non-empty sequence of torch.nn.Module", "an empty one")
     batch_size = checks.count("batch_size", batch_size)
-    X = _tensor("X", X)
+    X = _tensor("X", X, ndim=tuple(range(2, 9)))  # (n, ...): one row per example
     member_logits = []
     for model in models:
         _model(model)

@@ -10,7 +10,10 @@ a ``float``, a tuple, an array), so a caller writes ``n = count("n", n)`` and go
   number in a range;
 * :func:`integers` and :func:`numbers`: non-empty sequences of those;
 * :func:`array`: a finite real array of a given number of dimensions;
-* :func:`choice` and :func:`selection`: one, or a non-empty selection, of a few names.
+* :func:`labels`: a 1-D array of integer class labels (of any real dtype);
+* :func:`choice` and :func:`selection`: one, or a non-empty selection, of a few names;
+* :func:`tensor` and :func:`module`: a finite floating-point torch tensor, a torch module
+  (torch is imported only when they are called).
 """
 
 from __future__ import annotations
@@ -245,3 +248,76 @@ def selection(name, values, options, distinct=True):
     if distinct and len(set(values)) != len(values):
         _fail(name, wanted, repr(values))
     return values
+
+
+def labels(name, value, ndim=1):
+    """``value`` as an ``int64`` array when it is a non-empty ``ndim``-D array of integers.
+
+    Labels stored as floats (``1.0``) are accepted; a fractional entry is not.
+
+    Raises
+    ------
+    ValueError
+        E.g. "y must be a 1-D array; got shape ()." or "y must be integer labels; got 0.5
+        at index 2."
+    """
+    result = array(name, value, ndim=ndim, dtype=None)
+    if not np.issubdtype(result.dtype, np.integer):
+        fractional = np.argwhere(result != np.round(result))
+        if fractional.size:
+            index = tuple(int(i) for i in fractional[0])
+            where = index[0] if len(index) == 1 else index
+            _fail(name, "integer labels", f"{result[index].item()!r} at index {where}")
+    return result.astype(np.int64, copy=False)
+
+
+def tensor(name, value, ndim=None, finite=True, nonempty=True):
+    """``value`` when it is a torch tensor of a floating dtype (not complex).
+
+    Parameters
+    ----------
+    name : str
+    value : torch.Tensor
+    ndim : int or tuple of int, optional
+        The number(s) of dimensions allowed.
+    finite : bool, default True
+        Reject NaN and infinity.
+    nonempty : bool, default True
+        Reject tensors with a zero-length axis.
+
+    Raises
+    ------
+    ValueError
+        E.g. "W must be a torch tensor; got str 'abc'.", "W must be a floating-point
+        tensor; got dtype torch.complex64." or "W must be a 2-D tensor; got shape (1, 3, 2)."
+    """
+    import torch
+
+    if not isinstance(value, torch.Tensor):
+        _fail(name, "a torch tensor", f"{type(value).__name__} {value!r:.60}")
+    if not value.is_floating_point():
+        _fail(name, "a floating-point tensor", f"dtype {value.dtype}")
+    allowed = (ndim,) if isinstance(ndim, int) else ndim
+    if allowed is not None and value.ndim not in allowed:
+        wanted = " or ".join(f"{d}-D" for d in allowed)
+        _fail(name, f"a {wanted} tensor", f"shape {tuple(value.shape)}")
+    if nonempty and value.numel() == 0:
+        _fail(name, "a non-empty tensor", f"shape {tuple(value.shape)}")
+    if finite and not bool(torch.isfinite(value.detach()).all()):
+        _fail(name, "finite", "NaN or infinity")
+    return value
+
+
+def module(name, value):
+    """``value`` when it is a ``torch.nn.Module``.
+
+    Raises
+    ------
+    ValueError
+        E.g. "model must be a torch.nn.Module; got str 'model'."
+    """
+    import torch
+
+    if not isinstance(value, torch.nn.Module):
+        _fail(name, "a torch.nn.Module", f"{type(value).__name__} {value!r:.60}")
+    return value

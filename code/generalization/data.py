@@ -286,8 +286,8 @@ def corrupt_labels(y, fraction, seed, n_classes=None):
     changed : ndarray of shape (n,), bool
         Which labels were replaced.
     """
-    y = np.asarray(y)
-    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+    y = checks.array("y", y, ndim=1, dtype=None)
+    if not np.issubdtype(y.dtype, np.integer):
         raise ValueError(
             f"y must be a 1-D array of integer labels; got dtype {y.dtype} and shape {y.shape}."
         )
@@ -295,7 +295,7 @@ def corrupt_labels(y, fraction, seed, n_classes=None):
     n_classes = int(y.max()) + 1 if n_classes is None else checks.count("n_classes", n_classes, 2)
     if n_classes < 2 or y.min() < 0 or y.max() >= n_classes:
         raise ValueError(
-            "y must hold labels in 0..n_classes - 1 with n_classes >= 2; got labels "
+            "y must contain only labels 0..n_classes - 1 with n_classes >= 2; got labels "
             f"{y.min()}..{y.max()} "
             f"and n_classes = {n_classes}."
         )
@@ -315,9 +315,7 @@ def random_labels(y, seed, n_classes=10, fraction=1.0):
     the true one, and ``fraction=1`` gives labels independent of the images. (For an exact
     fraction of labels that are all wrong, see :func:`corrupt_labels`.)
     """
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"y must be one-dimensional; got shape {y.shape}.")
+    y = checks.labels("y", y)
     fraction = checks.fraction("fraction", fraction)
     n_classes = checks.count("n_classes", n_classes, minimum=2)
     rng = np.random.default_rng(checks.count("seed", seed, minimum=0))

@@ -174,8 +174,8 @@ def loss_and_gradients(layers, X, Y):
     W = end_to_end(layers)
     if W.shape != (Y.shape[1], X.shape[1]):
         raise ValueError(
-            f"layers must map d_in = {X.shape[1]} inputs to d_out = {Y.shape[1]} outputs; got "
-            f"an end-to-end map of shape {W.shape}."
+            f"layers must have an end-to-end map from d_in = {X.shape[1]} inputs to d_out = "
+            f"{Y.shape[1]} outputs; got one of shape {W.shape}."
         )
     n = X.shape[0]
     loss = 0.5 * np.sum((X @ W.T - Y) ** 2) / n
@@ -380,6 +380,9 @@ def saxe_trajectory(s, a0, tau, t):
     Saxe, McClelland, Ganguli (2014), *Exact solutions to the nonlinear dynamics of learning in
     deep linear neural networks*, ICLR.
     """
+    for name, value in (("s", s), ("a0", a0), ("t", t)):
+        if np.asarray(value).dtype == bool:  # True would pass as 1.0
+            raise ValueError(f"{name} must be a number or an array of numbers; got {value!r}.")
     s = checks.array("s", s, ndim=(0, 1))
     a0 = checks.array("a0", a0, ndim=(0, 1), positive=True)
     t = checks.array("t", t, ndim=(0, 1))

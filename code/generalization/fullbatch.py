@@ -129,6 +129,20 @@ def _block_size(block_size, n):
     return block_size
 
 
+def _model_and_tensors(model, X, y):
+    """Check ``model`` (a module), ``X`` (a float tensor) and ``y`` (one label per row)."""
+    import torch
+
+    checks.module("model", model)
+    checks.tensor("X", X)
+    if X.ndim < 1 or not isinstance(y, torch.Tensor) or y.shape != X.shape[:1]:
+        got = f"{type(y).__name__} of shape {tuple(y.shape)}" if hasattr(y, "shape") else repr(y)
+        raise ValueError(
+            f"y must be a 1-D tensor with one label per row of X ({tuple(X.shape)[:1]}); "
+            f"got {got:.80}."
+        )
+
+
 def block_penalty(model, X, y, block_size):
     """``P = (1/m) sum_k ||grad C_k||^2`` over the ``m = n / block_size`` blocks, differentiable.
 
@@ -149,6 +163,7 @@ def block_penalty(model, X, y, block_size):
     """
     import torch.nn.functional as F
 
+    _model_and_tensors(model, X, y)
     block_size = _block_size(block_size, X.shape[0])
     params = [p for p in model.parameters() if p.requires_grad]
     total = 0.0
@@ -166,6 +181,8 @@ def evaluate(model, X, y, batch_size=4096):
     import torch
     import torch.nn.functional as F
 
+    _model_and_tensors(model, X, y)
+    batch_size = checks.count("batch_size", batch_size)
     was_training = model.training
     model.eval()
     loss, correct = 0.0, 0
@@ -325,6 +342,7 @@ def train_full_batch(
     import torch
     import torch.nn.functional as F
 
+    checks.module("model", model)
     X, y = _tensors(X_train, y_train)
     X_test, y_test = (None, None) if X_test is None else _tensors(X_test, y_test)
     num_steps = checks.count("num_steps", num_steps)
@@ -332,10 +350,10 @@ def train_full_batch(
         lr, warmup_steps, num_steps, schedule, clip_norm, momentum, on_checkpoint
     )
     penalty_scale = checks.nonnegative("penalty_scale", penalty_scale)
-    if penalty_scale > 0:
-        if block_size is None:
-            raise ValueError("block_size must be given when penalty_scale > 0; got None.")
+    if block_size is not None:
         block_size = _block_size(block_size, X.shape[0])
+    elif penalty_scale > 0:
+        raise ValueError("block_size must be given when penalty_scale > 0; got None.")
     log = RunLog(epochs_per_step=1.0)
     record = _Recorder(
         log, _checkpoints(checkpoints, num_steps), X, y, X_test, y_test, on_checkpoint
@@ -410,6 +428,7 @@ def train_sgd(
     import torch
     import torch.nn.functional as F
 
+    checks.module("model", model)
     X, y = _tensors(X_train, y_train)
     X_test, y_test = (None, None) if X_test is None else _tensors(X_test, y_test)
     n = X.shape[0]

@@ -285,6 +285,12 @@ def xu_raginsky_bound(information, n_samples, subgaussian):
 # ------------------------------------------------------------------- SGLD with clipping
 
 
+def _callable(name, value):
+    if not callable(value):
+        raise ValueError(f"{name} must be callable; got {type(value).__name__} {value!r:.60}.")
+    return value
+
+
 def per_example_gradients(loss_fn, params, X, y):
     """Per-example gradients of ``loss_fn(params, x, y)`` by ``torch.func.vmap(grad)``.
 
@@ -301,6 +307,14 @@ def per_example_gradients(loss_fn, params, X, y):
     """
     from torch.func import grad, vmap
 
+    loss_fn = _callable("loss_fn", loss_fn)
+    checks.tensor("params", params, ndim=1)
+    checks.tensor("X", X)
+    if X.ndim < 1 or not hasattr(y, "shape") or y.ndim < 1 or y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X and y must have the same number of rows; got shapes {tuple(X.shape)} and "
+            f"{tuple(getattr(y, 'shape', ()))}."
+        )
     return vmap(grad(loss_fn), in_dims=(None, 0, 0))(params, X, y)
 
 
@@ -309,6 +323,7 @@ def clip_per_example(grads, max_norm):
 
     ``grads`` has shape (..., k, D) (one gradient per row); returns the same shape.
     """
+    grads = checks.tensor("grads", grads, ndim=tuple(range(2, 9)))
     max_norm = checks.positive("max_norm", max_norm)
     norms = grads.norm(dim=-1, keepdim=True)
     return grads * (max_norm / norms.clamp_min(1e-30)).clamp(max=1.0)
@@ -336,6 +351,8 @@ def logistic_clipped_mean_gradient(params, X, y, max_norm):
     """
     import torch
 
+    checks.tensor("params", params)
+    checks.tensor("X", X, ndim=tuple(range(2, 9)))
     max_norm = checks.positive("max_norm", max_norm)
     logits = torch.einsum("...d,...kd->...k", params, X)  # <w, x_i>, shape (*batch, k)
     coef = torch.sigmoid(logits) - y
@@ -350,6 +367,17 @@ def sgld_step(params, direction, lr, beta, generator):
     ``beta`` (the inverse temperature) is a number or a tensor that broadcasts against
     ``params`` (one temperature per leading index); ``generator`` is a ``torch.Generator``.
     """
+    checks.tensor("params", params)
+    checks.tensor("direction", direction)
+    if direction.shape != params.shape:
+        raise ValueError(
+            f"direction must have the shape of params {tuple(params.shape)}; got "
+            f"{tuple(direction.shape)}."
+        )
+    return _sgld_step(params, direction, lr, beta, generator)
+
+
+def _sgld_step(params, direction, lr, beta, generator):
     import torch
 
     lr = checks.positive("lr", lr)
@@ -417,8 +445,9 @@ def sgld(direction_fn, params0, n_samples, lr, beta, num_steps, batch_size, seed
         raise ValueError(
             f"checkpoints must be steps from 0 to num_steps = {num_steps}; got {max(checkpoints)}."
         )
+    direction_fn = _callable("direction_fn", direction_fn)
     generator = seed_everything(checks.count("seed", seed, minimum=0))
-    params = params0.clone()
+    params = checks.tensor("params0", params0).clone()
     kept = {0: params.numpy().copy()} if 0 in checkpoints else {}
     wanted = set(checkpoints)
     sq_norms = torch.empty((num_steps, *params.shape[:-1]), dtype=params.dtype)
@@ -426,7 +455,7 @@ def sgld(direction_fn, params0, n_samples, lr, beta, num_steps, batch_size, seed
         index = torch.randperm(n_samples, generator=generator)[:batch_size]
         direction = direction_fn(params, index)
         sq_norms[t - 1] = (direction**2).sum(-1)
-        params = sgld_step(params, direction, lr, beta, generator)
+        params = _sgld_step(params, direction, lr, beta, generator)
         if t in wanted:
             kept[t] = params.numpy().copy()
     return SGLDPath(

@@ -420,7 +420,14 @@ def fisher_trace(model, X, n_classes=None, batch_size=64):
 
     total = 0.0
     with _eval_mode(model), torch.no_grad():
-        width = model(X[:1]).shape[-1]
+        first = model(X[:1])
+    if first.ndim != 2 or first.shape[0] != 1:
+        _fail(
+            "X",
+            "inputs (n, ...) that model maps to logits (n, n_classes)",
+            f"shape {tuple(X.shape)}, mapped to shape {tuple(first.shape)}",
+        )
+    width = first.shape[-1]
     if n_classes is not None:
         n_classes = checks.count("n_classes", n_classes, minimum=2)
         if n_classes != width:

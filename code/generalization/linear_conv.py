@@ -115,6 +115,10 @@ def normalized_margin(beta, X, y):
     """``min_i y_i <beta, x_i> / ||beta||_2``: the l2 margin of the direction of ``beta``."""
     beta = checks.array("beta", beta, ndim=1)
     X, y = _as_data(X, y)
+    if X.shape[1] != beta.shape[0]:
+        raise ValueError(
+            f"beta must have one entry per column of X ({X.shape[1]}); got shape {beta.shape}."
+        )
     norm = np.linalg.norm(beta)
     if norm == 0:
         raise ValueError("beta must be non-zero; got the zero vector.")

@@ -94,8 +94,12 @@ def small_cnn(n_classes=10, channels=(16, 32), seed=0):
     """A two-convolution network for 28 x 28 images given as flat rows of 784 pixels."""
     import torch.nn as nn
 
-    seed_everything(seed)
+    n_classes = checks.count("n_classes", n_classes)
+    channels = checks.integers("channels", channels, minimum=1, min_length=2)
+    if len(channels) != 2:
+        raise ValueError(f"channels must be two positive integers; got {channels!r}.")
     c1, c2 = channels
+    seed_everything(seed)
     return nn.Sequential(
         nn.Unflatten(1, (1, 28, 28)),
         nn.Conv2d(1, c1, 5, padding=2),
@@ -117,8 +121,9 @@ def weight_norm(model, reference=None):
     """
     import torch
 
-    params = list(model.parameters())
+    params = list(checks.module("model", model).parameters())
     if reference is not None:
+        checks.module("reference", reference)
         others = list(reference.parameters())
         if len(others) != len(params) or any(a.shape != b.shape for a, b in zip(params, others)):
             raise ValueError(
@@ -263,8 +268,10 @@ def _train(
     import torch
     import torch.nn.functional as F
 
+    checks.module("model", model)
+    X_train = checks.array("X_train", X_train, dtype=None)  # no float64 copy of a big array
     X_train = torch.tensor(np.asarray(X_train, dtype=np.float32))  # a copy: inputs may be read-only
-    y_train = torch.tensor(np.asarray(y_train, dtype=np.int64))
+    y_train = torch.tensor(checks.labels("y_train", y_train))
     if X_train.shape[0] != y_train.shape[0]:
         raise ValueError(
             f"X_train and y_train must have the same number of rows; got {X_train.shape[0]} and "
@@ -272,11 +279,15 @@ def _train(
         )
     has_test = X_test is not None
     if has_test:
+        X_test = checks.array("X_test", X_test, dtype=None)
         X_test = torch.tensor(np.asarray(X_test, dtype=np.float32))
-        y_test = torch.tensor(np.asarray(y_test, dtype=np.int64))
+        y_test = torch.tensor(checks.labels("y_test", y_test))
     if on_epoch is not None and not callable(on_epoch):
         raise ValueError(f"on_epoch must be callable or None; got {on_epoch!r}.")
     checks.choice("optimizer", optimizer, ("sgd", "adam"))
+    lr = checks.positive("lr", lr)
+    momentum = checks.number("momentum", momentum, low=0, high=1, high_open=True)
+    weight_decay = checks.nonnegative("weight_decay", weight_decay)
     num_epochs = checks.count("num_epochs", num_epochs, minimum=0)
     n = X_train.shape[0]
     batch = n if batch_size is None else checks.count("batch_size", batch_size)

@@ -117,10 +117,16 @@ class Dense(nn.Module):
 
     def __init__(self, weight, bias=None, weight_scale=1.0, bias_scale=1.0):
         super().__init__()
+        weight = checks.tensor("weight", weight, ndim=2)
+        if bias is not None and checks.tensor("bias", bias, ndim=1).shape[0] != weight.shape[0]:
+            raise ValueError(
+                f"bias must have one entry per row of weight ({weight.shape[0]}); got shape "
+                f"{tuple(bias.shape)}."
+            )
         self.weight = nn.Parameter(weight)
         self.bias = None if bias is None else nn.Parameter(bias)
-        self.weight_scale = float(weight_scale)
-        self.bias_scale = float(bias_scale)
+        self.weight_scale = checks.positive("weight_scale", weight_scale)
+        self.bias_scale = checks.nonnegative("bias_scale", bias_scale)
 
     def forward(self, a):
         """``h`` of shape (n, fan_out) for ``a`` of shape (n, fan_in)."""

@@ -112,6 +112,7 @@ def he_initialize(model, seed=0):
     import torch
     import torch.nn as nn
 
+    checks.module("model", model)
     nets.seed_everything(seed)
     with torch.no_grad():
         for layer in model:
@@ -136,6 +137,7 @@ def corrupt(H, noise, generator):
     """
     import torch
 
+    checks.tensor("H", H, ndim=2)
     noise = checks.number("noise", noise, low=0, high=1, high_open=True)
     keep = torch.rand(H.shape, generator=generator) >= noise
     return H * keep
@@ -154,6 +156,17 @@ def reconstruction_loss(H, W, b, b_prime, activation, reconstruction, noise=0.0,
         Masking probability; 0 gives a plain autoencoder (and ``generator`` is not used).
     generator : torch.Generator, optional
     """
+    checks.tensor("H", H, ndim=2)
+    checks.tensor("W", W, ndim=2)
+    if W.shape[1] != H.shape[1]:
+        raise ValueError(
+            f"W must have one column per column of H ({H.shape[1]}); got shape {tuple(W.shape)}."
+        )
+    return _reconstruction_loss(H, W, b, b_prime, activation, reconstruction, noise, generator)
+
+
+def _reconstruction_loss(H, W, b, b_prime, activation, reconstruction, noise, generator):
+    # the checks of the tensors are in reconstruction_loss: train_dae calls this at every step
     import torch.nn.functional as F
 
     checks.choice("activation", activation, ACTIVATIONS)
@@ -246,14 +259,16 @@ def train_dae(
 
     def clean_loss():
         with torch.no_grad():
-            return float(reconstruction_loss(Ht, W, b, b_prime, activation, reconstruction))
+            return float(
+                _reconstruction_loss(Ht, W, b, b_prime, activation, reconstruction, 0.0, None)
+            )
 
     losses = [clean_loss()]
     for _ in range(num_epochs):
         order = torch.randperm(n, generator=generator)
         for first in range(0, n, batch_size):
             batch = Ht[order[first : first + batch_size]]
-            loss = reconstruction_loss(
+            loss = _reconstruction_loss(
                 batch, W, b, b_prime, activation, reconstruction, noise, generator
             )
             opt.zero_grad(set_to_none=True)
@@ -316,8 +331,9 @@ def pretrain_layerwise(model, X, *, noise=0.25, lr=0.05, num_epochs=5, batch_siz
     """
     import torch
 
-    pairs = _hidden_layers(model)
+    pairs = _hidden_layers(checks.module("model", model))
     H = checks.array("X", X, ndim=2, dtype=np.float32)
+    seed = checks.count("seed", seed, minimum=0)
     histories = []
     for k, (layer, activation) in enumerate(pairs):
         unit_range = k == 0 or activation == "sigmoid"

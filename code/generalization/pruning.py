@@ -118,7 +118,7 @@ def full_masks(model):
     """A mask that keeps every prunable weight: ``{name: all-True bool tensor}``."""
     import torch
 
-    params = dict(model.named_parameters())
+    params = dict(checks.module("model", model).named_parameters())
     return {name: torch.ones_like(params[name], dtype=torch.bool) for name in prunable(model)}
 
 

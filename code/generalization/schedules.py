@@ -140,7 +140,10 @@ def lr_range_test(
         _fail("loss_fn", "a callable loss_fn(outputs, y)", type(loss_fn).__name__)
     dtype = next(model.parameters()).dtype
     X = torch.as_tensor(checks.array("X", X, dtype=None)).to(dtype)
-    y = torch.as_tensor(checks.array("y", y, dtype=None))
+    y = checks.array("y", y, ndim=tuple(range(1, 9)), dtype=None)
+    if loss_fn is F.cross_entropy and y.ndim == 1:  # class indices (not probabilities)
+        y = checks.labels("y", y)
+    y = torch.as_tensor(y)
     y = y.to(dtype) if y.is_floating_point() else y.to(torch.long)
     n = X.shape[0]
     if y.shape[0] != n:

@@ -278,8 +278,8 @@ def words_to_bits(words, n_inputs=7):
 def identifier(words):
     """The exact identifier (a Python int) of one function given as its words (shape (W,))."""
     array = np.asarray(words)
-    if array.dtype != np.uint64 or array.ndim != 1:
-        _fail("words", "a 1-D array of uint64", f"{array.dtype} of shape {array.shape}")
+    if array.dtype != np.uint64 or array.ndim != 1 or array.size == 0:
+        _fail("words", "a non-empty 1-D array of uint64", f"{array.dtype} of shape {array.shape}")
     value = 0
     for word in array.tolist():
         value = (value << 64) | int(word)

@@ -516,6 +516,8 @@ def approximation_error(target, network, X):
     """
     import torch
 
+    checks.module("target", target)
+    checks.module("network", network)
     X = checks.array("X", X, ndim=2)
     dtype = next(target.parameters()).dtype
     inputs = torch.as_tensor(X, dtype=dtype)

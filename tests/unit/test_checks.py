@@ -231,3 +231,87 @@ def test_no_module_writes_its_own_type_checks():
     ]
     # the ledger takes a number or a string; exact() takes Fractions: neither is a shared shape
     assert sorted(offenders) == ["book/ledger.py", "chapters/part3/parametrization.py"]
+
+
+def test_labels_accepts_integers_of_any_real_dtype_and_returns_int64():
+    y = checks.labels("y", np.array([0.0, 2.0, 1.0]))
+    assert y.dtype == np.int64 and y.tolist() == [0, 2, 1]
+    assert checks.labels("y", [3, 0]).tolist() == [3, 0]
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (np.array([0.0, 1.5]), "y must be integer labels; got 1.5 at index 1."),
+        (2, "y must be a 1-D array; got shape ()."),
+        (np.zeros((2, 1)), "y must be a 1-D array; got shape (2, 1)."),
+        (np.array([], dtype=int), "y must be a non-empty array; got shape (0,)."),
+        (np.array([0, 1j]), "y must be an array of real numbers; got dtype complex128."),
+        (np.array([0.0, np.nan]), "y must be finite; got NaN or infinity."),
+    ],
+)
+def test_labels_rejects_what_is_not_a_1d_array_of_integers(value, message):
+    raises(message, checks.labels, "y", value)
+
+
+def test_tensor_and_module_accept_and_return_their_argument():
+    torch = pytest.importorskip("torch")
+    W = torch.zeros(2, 3)
+    net = torch.nn.Linear(2, 1)
+    assert checks.tensor("W", W, ndim=2) is W and checks.module("model", net) is net
+    empty = torch.zeros(0, 3)
+    assert checks.tensor("W", empty, nonempty=False) is empty
+    assert checks.tensor("W", torch.tensor([np.inf]), finite=False).isinf().all()
+
+
+def test_tensor_and_module_reject_bad_values_by_their_message():
+    torch = pytest.importorskip("torch")
+    raises("W must be a torch tensor; got str 'abc'.", checks.tensor, "W", "abc")
+    raises("W must be a torch tensor; got NoneType None.", checks.tensor, "W", None)
+    raises(
+        "W must be a floating-point tensor; got dtype torch.complex64.",
+        checks.tensor,
+        "W",
+        torch.zeros(2, dtype=torch.complex64),
+    )
+    raises(
+        "W must be a floating-point tensor; got dtype torch.int64.",
+        checks.tensor,
+        "W",
+        torch.zeros(2, dtype=torch.int64),
+    )
+    raises(
+        "W must be a 2-D tensor; got shape (1, 3, 2).",
+        checks.tensor,
+        "W",
+        torch.zeros(1, 3, 2),
+        ndim=2,
+    )
+    raises(
+        "W must be a 1-D or 2-D tensor; got shape ().",
+        checks.tensor,
+        "W",
+        torch.tensor(1.0),
+        (1, 2),
+    )
+    raises("W must be a non-empty tensor; got shape (0, 2).", checks.tensor, "W", torch.zeros(0, 2))
+    nan = torch.tensor([1.0, float("nan")], requires_grad=True)
+    raises("W must be finite; got NaN or infinity.", checks.tensor, "W", nan)
+    raises("W must be finite; got NaN or infinity.", checks.tensor, "W", torch.tensor([-np.inf]))
+    raises("model must be a torch.nn.Module; got NoneType None.", checks.module, "model", None)
+    raises("model must be a torch.nn.Module; got str 'model'.", checks.module, "model", "model")
+    raises(
+        "model must be a torch.nn.Module; got ndarray array([0., 0.]).",
+        checks.module,
+        "model",
+        np.zeros(2),
+    )
+
+
+def test_checks_imports_without_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, generalization.checks; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

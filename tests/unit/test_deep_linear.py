@@ -192,7 +192,9 @@ def test_bad_layers_and_trajectory_arguments():
     X, Y = regression()
     with pytest.raises(ValueError, match=r"layers\[1\] must have 5 columns"):
         dl.loss_and_gradients([np.ones((5, 4)), np.ones((3, 4))], X, Y)
-    with pytest.raises(ValueError, match="layers must map d_in = 4 inputs to d_out = 3"):
+    with pytest.raises(
+        ValueError, match="layers must have an end-to-end map from d_in = 4 inputs to d_out = 3"
+    ):
         dl.loss_and_gradients([np.ones((2, 4))], X, Y)
     with pytest.raises(ValueError, match="layers must be a non-empty list"):
         dl.end_to_end([])

@@ -256,12 +256,15 @@ class Tensor(Kind):
     """A float torch tensor: as an :class:`Array` but in torch."""
 
     finite: bool = True
+    ndim_fixed: bool = True  # False: leading batch axes are legitimate (documented)
 
     def bad(self, value):
         import torch
 
         v = value.detach()
-        out = [("a string", "abc"), ("None", None), ("one more axis", v[None])]
+        out = [("a string", "abc"), ("None", None)]
+        if self.ndim_fixed:
+            out.append(("one more axis", v[None]))
         if self.finite and v.numel():
             for label, x in (("NaN", float("nan")), ("inf", float("inf"))):
                 w = v.clone()
