@@ -9,16 +9,13 @@
 """
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+from tinybook import build_strictly, environment  # noqa: E402
 
 PAGE = """\
 ---
@@ -94,15 +91,7 @@ def build(folder, scale="quick"):
     """Build the book; return the pages executed by this build and the text of page a."""
     log = folder / "executions.log"
     before = log.read_text().splitlines() if log.exists() else []
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "code"), "BOOK_SCALE": scale}
-    done = subprocess.run(
-        [str(JUPYTER_BOOK), "build", str(folder), "-W", "-n", "--keep-going"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    build_strictly(folder, environment(scale))
     executed = log.read_text().splitlines()[len(before) :] if log.exists() else []
     return sorted(line.split()[0] for line in executed), (
         folder / "_build" / "html" / "page_a.html"

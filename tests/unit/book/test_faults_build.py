@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+from tinybook import command  # noqa: E402
 
 STEPS = textwrap.dedent("""\
     import os
@@ -139,10 +138,6 @@ def environment(folder, **extra):
         "BOOK_SCALE": "quick",
         **extra,
     }
-
-
-def command(folder):
-    return [str(JUPYTER_BOOK), "build", str(folder), "-W", "-n", "--keep-going"]
 
 
 def build(folder, output=None, **extra):

@@ -7,8 +7,6 @@ commit, without any page being executed again.
 """
 
 import json
-import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -19,8 +17,7 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import bibliography_page  # noqa: E402
 import claims_page  # noqa: E402
 import reader  # noqa: E402
-
-JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+from tinybook import build_strictly  # noqa: E402
 
 
 def test_cited_keys_reads_every_role_form_once_in_order():
@@ -104,16 +101,7 @@ def test_chapters_are_the_numbered_part_pages():
 
 
 def _build(folder):
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "code"), "BOOK_SCALE": "quick"}
-    done = subprocess.run(
-        [str(JUPYTER_BOOK), "build", str(folder), "-W", "-n", "--keep-going"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done.stdout
+    return build_strictly(folder).stdout
 
 
 def test_a_new_commit_restamps_every_page_without_executing_any(tmp_path, git):

@@ -13,7 +13,6 @@
 import json
 import os
 import re
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -24,21 +23,11 @@ from bs4 import BeautifulSoup
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import timings  # noqa: E402
+from tinybook import MYST_HEADER, build_strictly  # noqa: E402
 
 from generalization.book.full_scale import page_key  # noqa: E402
 
-JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
-
-HEADER = """\
----
-jupytext:
-  text_representation:
-    format_name: myst
-kernelspec:
-  name: python3
-  display_name: Python 3
----
-"""
+HEADER = MYST_HEADER
 
 CHAPTER = (
     HEADER
@@ -224,15 +213,7 @@ def write_book(folder):
 def build(folder):
     """Build with warnings as errors; return the table's rows (cell texts, with the bold ones
     marked *like this*), the text under it, and the budget line of the build's output."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "code"), "BOOK_SCALE": "quick"}
-    done = subprocess.run(
-        [str(JUPYTER_BOOK), "build", str(folder), "-W", "-n", "--keep-going"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    done = build_strictly(folder)
     soup = BeautifulSoup((folder / "_build" / "html" / "budget.html").read_text(), "html.parser")
     table = soup.find("table", class_="time-budget-table")
     for strong in table.find_all("strong"):
