@@ -15,17 +15,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-from tinybook import build_strictly, environment  # noqa: E402
+from tinybook import MYST_HEADER, build_strictly, environment  # noqa: E402
 
-PAGE = """\
----
-jupytext:
-  text_representation:
-    format_name: myst
-kernelspec:
-  name: python3
-  display_name: Python 3
----
+PAGE = (
+    MYST_HEADER
+    + """\
 # Page {name}
 
 {prose}
@@ -46,6 +40,7 @@ ledger.glue()
 
 $$ e^{{i \\pi}} + 1 = 0 $$
 """
+)
 
 MODULES = {
     "__init__.py": '"""A tiny package."""\n',

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-from tinybook import command  # noqa: E402
+from tinybook import MYST_HEADER, command  # noqa: E402
 
 STEPS = textwrap.dedent("""\
     import os
@@ -53,15 +53,9 @@ STEPS = textwrap.dedent("""\
         return [round(1 / (k + 1), 6) for k in range(n)]
     """)
 
-PAGE = """\
----
-jupytext:
-  text_representation:
-    format_name: myst
-kernelspec:
-  name: python3
-  display_name: Python 3
----
+PAGE = (
+    MYST_HEADER
+    + """\
 # Page {name}
 
 ```{{code-cell}} python
@@ -79,6 +73,7 @@ ledger.add(paper="somekey", quantity="value {name}", paper_value=1.0, source="Ta
 ledger.glue()
 ```
 """
+)
 
 SECOND = {
     "a": "total = steps.squares(300)",
